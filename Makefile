@@ -1,0 +1,97 @@
+# The commands the README names.  Every target does its own set-up: system
+# packages when missing, virtualenvs under build/, the install.
+#   make demo            the main job: trace a sample program, print its call flow
+#   make test            Criterion tests, then pytest on Python 3.11 and 3.12
+#   make bench           overhead benchmark against cProfile and peers (ratios)
+#   make check-sanitize  ASan+UBSan build of the C tests and of the pytest run
+#   make dev             editable installs in .venv-3.11 and .venv-3.12
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+# The newest installed patch release of a minor version, else pythonX.Y on PATH.
+find_python = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell command -v python$(1)))
+PY311 := $(call find_python,3.11)
+PY312 := $(call find_python,3.12)
+TEST_PYTHONS ?= 3.11 3.12
+BUILD := build
+PIPQ ?= -q
+BUILD_REQS := 'meson-python>=0.15' 'meson>=1.1' ninja
+TEST_REQS := -r tests/requirements.txt
+SYSTEM_PACKAGES := libjansson-dev libcriterion-dev pkg-config
+
+.PHONY: demo test test-c test-py bench check-sanitize dev deps clean
+
+# System packages: installed with apt-get when pkg-config cannot find them.
+deps:
+	@if ! pkg-config --exists jansson criterion 2>/dev/null; then \
+	  echo "installing $(SYSTEM_PACKAGES)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+# $(BUILD)/venv-<kind>-<X.Y>: a virtualenv with the package installed.
+# Regular (non-editable) installs: tests run against the wheel as a user gets it.
+$(BUILD)/venv-%/.ready: deps
+	@ver=$$(echo $* | sed 's/.*-//'); py=$$(case $$ver in 3.11) echo "$(PY311)";; 3.12) echo "$(PY312)";; *) echo "";; esac); \
+	  [ -n "$$py" ] || py=$$(command -v python$$ver); \
+	  [ -n "$$py" ] || { echo "no Python $$ver found (pyenv or PATH)"; exit 1; }; \
+	  [ -x $(@D)/bin/python ] || $$py -m venv $(@D); \
+	  $(@D)/bin/python -m pip install $(PIPQ) --upgrade pip; \
+	  $(@D)/bin/python -m pip install $(PIPQ) $(BUILD_REQS) $(TEST_REQS) $(EXTRA_REQS)
+	@touch $@
+
+install-%: $(BUILD)/venv-%/.ready
+	@echo "== installing pytest-callflow into $(BUILD)/venv-$*"
+	$(BUILD)/venv-$*/bin/python -m pip install $(PIPQ) --no-build-isolation --no-deps \
+	  --force-reinstall -Cbuild-dir=$(BUILD)/wheel-$* $(INSTALL_ARGS) .
+
+test: test-c test-py
+
+test-c: deps
+	@echo "== Criterion tests of libcallflow"
+	@[ -f $(BUILD)/ctest/build.ninja ] || $(PY312) -m mesonbuild.mesonmain setup $(BUILD)/ctest -Dtests=true -Dbuildtype=debugoptimized \
+	  --native-file <(printf '[binaries]\npython = "%s"\n' "$(PY312)") >/dev/null
+	$(PY312) -m mesonbuild.mesonmain test -C $(BUILD)/ctest --print-errorlogs
+
+test-py: $(foreach v,$(TEST_PYTHONS),pytest-$(v))
+
+pytest-%: install-test-%
+	@echo "== pytest on Python $*"
+	cd tests && ../$(BUILD)/venv-test-$*/bin/python -m pytest -q -p no:cacheprovider
+
+demo: install-demo-3.12
+	@echo "== python -m pytest_callflow run conftest_examples/sample/app.py"
+	$(BUILD)/venv-demo-3.12/bin/python -m pytest_callflow run conftest_examples/sample/app.py
+
+bench: EXTRA_REQS := -r bench/requirements.txt
+bench: install-bench-3.11 install-bench-3.12
+	$(BUILD)/venv-bench-3.12/bin/python -m bench
+	$(BUILD)/venv-bench-3.11/bin/python -m bench
+
+# Sanitizers: the C tests built with ASan+UBSan, then the extension built
+# the same way and the pytest suite run with the runtime preloaded (the
+# interpreter itself is not instrumented).
+ASAN_LIB = $(shell gcc -print-file-name=libasan.so)
+UBSAN_LIB = $(shell gcc -print-file-name=libubsan.so)
+SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" PYTHONMALLOC=malloc
+check-sanitize: deps
+	@[ -f $(BUILD)/asan/build.ninja ] || $(PY312) -m mesonbuild.mesonmain setup $(BUILD)/asan -Dtests=true -Dbuildtype=debug \
+	  -Db_sanitize=address,undefined -Db_lundef=false \
+	  --native-file <(printf '[binaries]\npython = "%s"\n' "$(PY312)") >/dev/null
+	$(PY312) -m mesonbuild.mesonmain test -C $(BUILD)/asan --print-errorlogs
+	$(MAKE) install-asan-3.12 INSTALL_ARGS="-Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lundef=false -Csetup-args=-Dbuildtype=debug"
+	cd tests && $(SAN_ENV) ../$(BUILD)/venv-asan-3.12/bin/python -m pytest -q -p no:cacheprovider -x
+
+# Editable installs for development: imports rebuild the C code.
+dev: $(foreach v,3.11 3.12,dev-$(v))
+dev-%: deps
+	@py=$(call find_python,$*); [ -x .venv-$*/bin/python ] || $$py -m venv .venv-$*
+	.venv-$*/bin/python -m pip install $(PIPQ) $(BUILD_REQS) $(TEST_REQS)
+	.venv-$*/bin/python -m pip install $(PIPQ) --no-build-isolation -Cbuild-dir=$(BUILD)/dev-$* -e .
+
+clean:
+	rm -rf $(BUILD) .venv-*

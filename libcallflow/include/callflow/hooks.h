@@ -1,0 +1,43 @@
+/* CPython side of libcallflow: runs sessions on the interpreter's events.
+ *
+ * Backends: "monitoring" (sys.monitoring C callbacks, 3.12+), "evalframe"
+ * (PEP 523 frame-evaluation hook, 3.9-3.11) and "profile" (PyEval_SetProfile
+ * C callback, 3.9-3.11 fallback).  All running sessions share the backend
+ * that the first one installed.  Call with the GIL held. */
+#ifndef CALLFLOW_HOOKS_H
+#define CALLFLOW_HOOKS_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "callflow/session.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CF_MAX_SESSIONS 16
+
+/* The Python callable that names a code object the first time it is met:
+ * namer(code) -> (name, file or None, line, flags).  Borrowed reference is
+ * kept (a new reference is taken). */
+int cf_hooks_set_namer(PyObject *namer);
+
+/* The backend used when none is asked for, and the ones available here. */
+const char *cf_hooks_default_backend(void);
+const char *const *cf_hooks_backends(void);
+
+/* Start feeding events to s (backend NULL: the default).  -1 with a Python
+ * exception set: ValueError (unknown backend, or another backend already
+ * running), RuntimeError (no free sys.monitoring tool id, too many
+ * sessions). */
+int cf_hooks_start(cf_session *s, const char *backend);
+/* Stop feeding s; closes its open frames.  0, or -1 with an exception. */
+int cf_hooks_stop(cf_session *s);
+/* The backend currently installed, or NULL. */
+const char *cf_hooks_running_backend(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

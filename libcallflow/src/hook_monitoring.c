@@ -1,0 +1,249 @@
+/* Python 3.12+: sys.monitoring with C callbacks on a free tool id.
+ *
+ * Code that no running session wants (the tracer's own, excluded modules)
+ * answers DISABLE so it costs nothing afterwards.  restart_events() is
+ * global (it re-enables other tools' disabled events too), so it is called
+ * only when a session starts after something was disabled. */
+#include "hookcore.h"
+
+#if PY_VERSION_HEX >= 0x030C0000
+
+static int g_tool = -1;
+static PyObject *g_disable; /* sys.monitoring.DISABLE */
+static PyObject *g_monitoring;
+static int g_disabled_any;
+
+/* Key identifying a running generator/coroutine frame across suspensions:
+ * its frame object, owned by the generator while it lives. */
+static inline void *frame_key(void) { return (void *)PyEval_GetFrame(); }
+
+typedef enum { ACT_START, ACT_RESUME, ACT_RETURN, ACT_YIELD } action;
+
+static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs,
+                                 action act, int can_disable) {
+    if (CF_UNLIKELY(nargs < 1)) Py_RETURN_NONE;
+    cf_thread *th = cf_thread_current();
+    if (CF_UNLIKELY(!th || th->busy)) Py_RETURN_NONE;
+    PyCodeObject *code = (PyCodeObject *)args[0];
+    cf_coderec *rec = cf_coderec_get(code, th);
+    if (CF_UNLIKELY(!rec)) Py_RETURN_NONE;
+    uint32_t wanted = rec->in_mask | rec->out_mask;
+    uint32_t want = th->mask & wanted;
+    if (!want) {
+        if (can_disable && !(cf_slots_mask & wanted)) {
+            g_disabled_any = 1;
+            return Py_NewRef(g_disable);
+        }
+        Py_RETURN_NONE;
+    }
+    int64_t now = cf_now();
+    void *key = NULL;
+    if ((act == ACT_START || act == ACT_RESUME) && (rec->flags & CF_CODE_GENLIKE))
+        key = frame_key();
+    CF_FOR_EACH_SLOT(want, slot) {
+        cf_session *s = cf_slots[slot].session;
+        cf_tstack *t = th->stacks[slot];
+        switch (act) {
+        case ACT_START:
+            cf_rec_call(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
+            break;
+        case ACT_RESUME:
+            cf_rec_resume(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
+            break;
+        case ACT_RETURN:
+            cf_rec_return(s, t, code, now);
+            break;
+        case ACT_YIELD:
+            cf_rec_yield(s, t, code, now);
+            break;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *cb_start(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+    (void)self;
+    return on_event(args, n, ACT_START, 1);
+}
+static PyObject *cb_resume(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+    (void)self;
+    return on_event(args, n, ACT_RESUME, 1);
+}
+static PyObject *cb_throw(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+    (void)self;
+    return on_event(args, n, ACT_RESUME, 0);
+}
+/* Returns skip the code record when the frame on top is the returning one
+ * (the common case): only a mismatch needs it, to tell code that is not
+ * recorded (and may be switched off) from frames the scope missed. */
+static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int can_disable) {
+    if (CF_UNLIKELY(nargs < 1)) Py_RETURN_NONE;
+    cf_thread *th = cf_thread_current();
+    if (CF_UNLIKELY(!th || th->busy)) Py_RETURN_NONE;
+    PyCodeObject *code = (PyCodeObject *)args[0];
+    int64_t now = 0;
+    cf_coderec *rec = NULL;
+    uint32_t wanted_here = 0;
+    CF_FOR_EACH_SLOT(th->mask, slot) {
+        cf_tstack *t = th->stacks[slot];
+        cf_session *s = cf_slots[slot].session;
+        if (CF_LIKELY(t->depth > 1 && t->frames[t->depth - 1].code == (void *)code)) {
+            if (!now) now = cf_now();
+            cf_rec_close(s, t, t->depth - 1, now);
+            t->depth--;
+            wanted_here = 1;
+            continue;
+        }
+        if (!rec && !(rec = cf_coderec_get(code, th))) Py_RETURN_NONE;
+        if (!(((rec->in_mask | rec->out_mask) >> slot) & 1)) continue; /* SKIP here */
+        wanted_here = 1;
+        if (!now) now = cf_now();
+        cf_rec_return(s, t, code, now);
+    }
+    if (!wanted_here && can_disable) {
+        if (!rec && !(rec = cf_coderec_get(code, th))) Py_RETURN_NONE;
+        if (!(cf_slots_mask & (rec->in_mask | rec->out_mask))) {
+            g_disabled_any = 1;
+            return Py_NewRef(g_disable);
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *cb_return(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+    (void)self;
+    return on_return(args, n, 1);
+}
+static PyObject *cb_unwind(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+    (void)self;
+    return on_return(args, n, 0);
+}
+static PyObject *cb_yield(PyObject *self, PyObject *const *args, Py_ssize_t n) {
+    (void)self;
+    return on_event(args, n, ACT_YIELD, 1);
+}
+
+static PyMethodDef g_callbacks[] = {
+    {"callflow_py_start", (PyCFunction)(void (*)(void))cb_start, METH_FASTCALL, NULL},
+    {"callflow_py_resume", (PyCFunction)(void (*)(void))cb_resume, METH_FASTCALL, NULL},
+    {"callflow_py_return", (PyCFunction)(void (*)(void))cb_return, METH_FASTCALL, NULL},
+    {"callflow_py_yield", (PyCFunction)(void (*)(void))cb_yield, METH_FASTCALL, NULL},
+    {"callflow_py_unwind", (PyCFunction)(void (*)(void))cb_unwind, METH_FASTCALL, NULL},
+    {"callflow_py_throw", (PyCFunction)(void (*)(void))cb_throw, METH_FASTCALL, NULL},
+};
+/* Looked up in sys.monitoring.events by name, in g_callbacks' order. */
+static const char *const g_event_names[] = {"PY_START",  "PY_RESUME",  "PY_RETURN",
+                                            "PY_YIELD",  "PY_UNWIND", "PY_THROW"};
+#define N_CALLBACKS (sizeof(g_event_names) / sizeof(g_event_names[0]))
+static long g_event_bits[N_CALLBACKS];
+
+static PyObject *mon_call(const char *method, const char *fmt, ...) {
+    va_list va;
+    va_start(va, fmt);
+    PyObject *args = Py_VaBuildValue(fmt, va);
+    va_end(va);
+    if (!args) return NULL;
+    PyObject *fn = PyObject_GetAttrString(g_monitoring, method);
+    PyObject *res = fn ? PyObject_Call(fn, args, NULL) : NULL;
+    Py_XDECREF(fn);
+    Py_DECREF(args);
+    return res;
+}
+
+static int mon_uninstall(void);
+
+/* Tool ids 0-2 belong by convention to debuggers, coverage and profilers
+ * (cProfile takes 2 when enabled), so only the unassigned ones are used. */
+static const int g_tool_candidates[] = {4, 3, 5};
+
+static int mon_install(void) {
+    if (!g_monitoring) {
+        PyObject *sys = PyImport_ImportModule("sys");
+        if (!sys) return -1;
+        g_monitoring = PyObject_GetAttrString(sys, "monitoring");
+        Py_DECREF(sys);
+        if (!g_monitoring) return -1;
+        g_disable = PyObject_GetAttrString(g_monitoring, "DISABLE");
+        if (!g_disable) return -1;
+        PyObject *events = PyObject_GetAttrString(g_monitoring, "events");
+        if (!events) return -1;
+        for (size_t i = 0; i < N_CALLBACKS; i++) {
+            PyObject *bit = PyObject_GetAttrString(events, g_event_names[i]);
+            g_event_bits[i] = bit ? PyLong_AsLong(bit) : -1;
+            Py_XDECREF(bit);
+            if (g_event_bits[i] <= 0) {
+                Py_DECREF(events);
+                if (!PyErr_Occurred())
+                    PyErr_Format(PyExc_RuntimeError, "sys.monitoring.events.%s is missing",
+                                 g_event_names[i]);
+                return -1;
+            }
+        }
+        Py_DECREF(events);
+    }
+    g_tool = -1;
+    for (size_t i = 0; i < sizeof g_tool_candidates / sizeof g_tool_candidates[0]; i++) {
+        PyObject *owner = mon_call("get_tool", "(i)", g_tool_candidates[i]);
+        if (!owner) return -1;
+        int free_id = owner == Py_None;
+        Py_DECREF(owner);
+        if (!free_id) continue;
+        PyObject *r = mon_call("use_tool_id", "(is)", g_tool_candidates[i], "pytest-callflow");
+        if (!r) return -1;
+        Py_DECREF(r);
+        g_tool = g_tool_candidates[i];
+        break;
+    }
+    if (g_tool < 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "callflow: no free sys.monitoring tool id (3, 4 and 5 are in use)");
+        return -1;
+    }
+    long events = 0;
+    for (size_t i = 0; i < N_CALLBACKS; i++) {
+        PyObject *fn = PyCFunction_New(&g_callbacks[i], NULL);
+        if (!fn) goto fail;
+        PyObject *r = mon_call("register_callback", "(ilN)", g_tool, g_event_bits[i], fn);
+        if (!r) goto fail;
+        Py_DECREF(r);
+        events |= g_event_bits[i];
+    }
+    PyObject *r = mon_call("set_events", "(il)", g_tool, events);
+    if (!r) goto fail;
+    Py_DECREF(r);
+    return 0;
+fail: {
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    mon_uninstall();
+    PyErr_Restore(et, ev, tb);
+    return -1;
+}
+}
+
+static int mon_uninstall(void) {
+    if (g_tool < 0) return 0;
+    int rc = 0;
+    PyObject *r = mon_call("set_events", "(ii)", g_tool, 0);
+    if (r) Py_DECREF(r); else rc = -1;
+    for (size_t i = 0; i < N_CALLBACKS && rc == 0; i++) {
+        r = mon_call("register_callback", "(ilO)", g_tool, g_event_bits[i], Py_None);
+        if (r) Py_DECREF(r); else rc = -1;
+    }
+    r = mon_call("free_tool_id", "(i)", g_tool);
+    if (r) Py_DECREF(r); else rc = -1;
+    g_tool = -1;
+    return rc;
+}
+
+static void mon_scope_changed(void) {
+    if (!g_disabled_any) return;
+    g_disabled_any = 0;
+    PyObject *r = mon_call("restart_events", "()");
+    if (r) Py_DECREF(r); else PyErr_WriteUnraisable(NULL);
+}
+
+const cf_backend cf_backend_monitoring = {"monitoring", mon_install, mon_uninstall,
+                                          mon_scope_changed};
+
+#endif

@@ -1,0 +1,278 @@
+/* Session slots, per-thread state, code records and the start/stop entry
+ * points shared by every backend. */
+#include "hookcore.h" /* Python.h first: it sets the feature macros */
+
+#include <pthread.h>
+#include <string.h>
+
+#include "callflow/registry.h"
+
+CF_HIDDEN cf_slot cf_slots[CF_MAX_SESSIONS];
+CF_HIDDEN uint32_t cf_slots_mask;
+CF_HIDDEN uint32_t cf_scope_gen = 1;
+_Thread_local CF_HIDDEN cf_thread *cf_tls __attribute__((tls_model("initial-exec")));
+CF_HIDDEN Py_ssize_t cf_code_extra_index = -1;
+
+static PyObject *g_namer;
+static const cf_backend *g_backend; /* installed, or NULL */
+static pthread_key_t g_thread_key;
+static pthread_once_t g_thread_key_once = PTHREAD_ONCE_INIT;
+
+/* ------------------------------------------------------------ threads */
+
+static void thread_free(void *p) { PyMem_RawFree(p); }
+static void thread_key_init(void) { pthread_key_create(&g_thread_key, thread_free); }
+
+static uint64_t current_thread_id(void) {
+    PyThreadState *ts = PyThreadState_Get();
+    return ts ? PyThreadState_GetID(ts) : 0;
+}
+
+cf_thread *cf_thread_sync(void) {
+    cf_thread *th = cf_tls;
+    if (!th) {
+        pthread_once(&g_thread_key_once, thread_key_init);
+        th = PyMem_RawCalloc(1, sizeof(*th));
+        if (!th) return NULL;
+        th->id = current_thread_id();
+        pthread_setspecific(g_thread_key, th);
+        cf_tls = th;
+    }
+    th->mask = 0;
+    for (uint32_t slot = 0; slot < CF_MAX_SESSIONS; slot++) {
+        th->stacks[slot] = NULL;
+        if (!(cf_slots_mask & (1u << slot))) continue;
+        cf_slot *sl = &cf_slots[slot];
+        cf_tstack *t = NULL;
+        for (cf_tstack *it = sl->session->stacks; it; it = it->next)
+            if (it->owner == th->id) {
+                t = it;
+                break;
+            }
+        if (!t && (th->id == sl->opener || th->id > sl->watermark)) {
+            t = cf_session_new_tstack(sl->session);
+            if (t) t->owner = th->id;
+        }
+        if (t) {
+            th->stacks[slot] = t;
+            th->mask |= 1u << slot;
+        }
+    }
+    th->gen = cf_scope_gen;
+    return th;
+}
+
+/* -------------------------------------------------------- code records */
+
+static void coderec_free(void *p) { PyMem_RawFree(p); }
+
+static int ensure_extra_index(void) {
+    if (cf_code_extra_index >= 0) return 0;
+#if PY_VERSION_HEX >= 0x030C0000
+    cf_code_extra_index = PyUnstable_Eval_RequestCodeExtraIndex(coderec_free);
+#else
+    cf_code_extra_index = _PyEval_RequestCodeExtraIndex(coderec_free);
+#endif
+    if (cf_code_extra_index < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "callflow: no code extra slot left");
+        return -1;
+    }
+    return 0;
+}
+
+void cf_coderec_refresh(cf_coderec *rec) {
+    rec->in_mask = rec->out_mask = 0;
+    if (!(rec->flags & CF_CODE_SELF)) {
+        for (uint32_t slot = 0; slot < CF_MAX_SESSIONS; slot++) {
+            if (!(cf_slots_mask & (1u << slot))) continue;
+            int cls = cf_session_classify(cf_slots[slot].session, rec->func);
+            if (cls == CF_CLASS_IN) rec->in_mask |= 1u << slot;
+            else if (cls == CF_CLASS_OUT) rec->out_mask |= 1u << slot;
+        }
+    }
+    rec->gen = cf_scope_gen;
+}
+
+/* Ask the namer; on any failure fall back to "?:co_name". */
+static uint32_t name_code(PyCodeObject *code, uint32_t *flags_out) {
+    PyObject *res = NULL;
+    if (g_namer) res = PyObject_CallOneArg(g_namer, (PyObject *)code);
+    const char *name = NULL, *file = NULL;
+    int line = 0;
+    unsigned int flags = 0;
+    PyObject *file_obj = NULL;
+    if (res && PyArg_ParseTuple(res, "sOiI", &name, &file_obj, &line, &flags)) {
+        if (file_obj != Py_None) file = PyUnicode_AsUTF8(file_obj);
+        if (PyErr_Occurred()) PyErr_Clear();
+        *flags_out = flags;
+        uint32_t id = cf_registry_intern(name, file, line, flags & ~CF_CODE_SELF);
+        Py_DECREF(res);
+        return id;
+    }
+    if (PyErr_Occurred()) PyErr_WriteUnraisable((PyObject *)code);
+    Py_XDECREF(res);
+    const char *co_name = PyUnicode_AsUTF8(code->co_name);
+    if (!co_name) {
+        PyErr_Clear();
+        co_name = "?";
+    }
+    char buf[512];
+    snprintf(buf, sizeof buf, "?:%s", co_name);
+    *flags_out = 0;
+    return cf_registry_intern(buf, NULL, code->co_firstlineno, 0);
+}
+
+cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th) {
+    /* The namer runs Python code: keep this thread's events out, and keep
+     * any exception the traced program has in flight. */
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    int was_busy = th->busy;
+    th->busy = 1;
+    uint32_t flags = 0;
+    uint32_t id = name_code(code, &flags);
+    th->busy = was_busy;
+    cf_coderec *rec = NULL;
+    /* The namer may have let another thread record this code meanwhile. */
+    void *existing = NULL;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyUnstable_Code_GetExtra((PyObject *)code, cf_code_extra_index, &existing);
+#else
+    _PyCode_GetExtra((PyObject *)code, cf_code_extra_index, &existing);
+#endif
+    if (existing) {
+        PyErr_Restore(exc_type, exc_value, exc_tb);
+        rec = existing;
+        if (rec->gen != cf_scope_gen) cf_coderec_refresh(rec);
+        return rec;
+    }
+    if (id != CF_NO_FUNC) rec = PyMem_RawMalloc(sizeof(*rec));
+    if (rec) {
+        rec->func = id;
+        rec->flags = flags;
+        cf_coderec_refresh(rec);
+#if PY_VERSION_HEX >= 0x030C0000
+        if (PyUnstable_Code_SetExtra((PyObject *)code, cf_code_extra_index, rec) < 0) {
+#else
+        if (_PyCode_SetExtra((PyObject *)code, cf_code_extra_index, rec) < 0) {
+#endif
+            PyErr_Clear();
+            PyMem_RawFree(rec);
+            rec = NULL;
+        }
+    }
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+    return rec;
+}
+
+int cf_hooks_set_namer(PyObject *namer) {
+    if (!PyCallable_Check(namer)) {
+        PyErr_SetString(PyExc_TypeError, "namer must be callable");
+        return -1;
+    }
+    Py_INCREF(namer);
+    Py_XSETREF(g_namer, namer);
+    return 0;
+}
+
+/* ------------------------------------------------------------ backends */
+
+static const cf_backend *const g_backends[] = {
+#if PY_VERSION_HEX >= 0x030C0000
+    &cf_backend_monitoring,
+#else
+    &cf_backend_evalframe,
+    &cf_backend_profile,
+#endif
+    NULL,
+};
+
+static const char *const g_backend_names[] = {
+#if PY_VERSION_HEX >= 0x030C0000
+    "monitoring",
+#else
+    "evalframe",
+    "profile",
+#endif
+    NULL,
+};
+
+const char *cf_hooks_default_backend(void) { return g_backend_names[0]; }
+const char *const *cf_hooks_backends(void) { return g_backend_names; }
+const char *cf_hooks_running_backend(void) { return g_backend ? g_backend->name : NULL; }
+
+static const cf_backend *find_backend(const char *name) {
+    if (!name) return g_backends[0];
+    for (size_t i = 0; g_backends[i]; i++)
+        if (strcmp(g_backends[i]->name, name) == 0) return g_backends[i];
+    return NULL;
+}
+
+static uint64_t thread_watermark(void) {
+    uint64_t max = 0;
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
+        uint64_t id = PyThreadState_GetID(ts);
+        if (id > max) max = id;
+    }
+    return max;
+}
+
+int cf_hooks_start(cf_session *s, const char *backend_name) {
+    const cf_backend *backend = find_backend(backend_name);
+    if (!backend) {
+        PyErr_Format(PyExc_ValueError,
+                     "callflow: unknown backend '%s' for this Python (available: %s%s%s)",
+                     backend_name, g_backend_names[0],
+                     g_backend_names[1] ? ", " : "",
+                     g_backend_names[1] ? g_backend_names[1] : "");
+        return -1;
+    }
+    if (g_backend && g_backend != backend) {
+        PyErr_Format(PyExc_ValueError,
+                     "callflow: backend %s requested while %s is running",
+                     backend->name, g_backend->name);
+        return -1;
+    }
+    for (uint32_t i = 0; i < CF_MAX_SESSIONS; i++)
+        if ((cf_slots_mask & (1u << i)) && cf_slots[i].session == s) return 0;
+    uint32_t slot = 0;
+    while (slot < CF_MAX_SESSIONS && (cf_slots_mask & (1u << slot))) slot++;
+    if (slot == CF_MAX_SESSIONS) {
+        PyErr_Format(PyExc_RuntimeError,
+                     "callflow: at most %d scopes can record at once", CF_MAX_SESSIONS);
+        return -1;
+    }
+    if (ensure_extra_index() < 0) return -1;
+    if (!g_backend) {
+        if (backend->install() < 0) return -1;
+        g_backend = backend;
+    }
+    cf_slots[slot].session = s;
+    cf_slots[slot].opener = current_thread_id();
+    cf_slots[slot].watermark = thread_watermark();
+    cf_slots_mask |= 1u << slot;
+    cf_scope_gen++;
+    if (g_backend->scope_changed) g_backend->scope_changed();
+    cf_session_begin(s, cf_now());
+    return 0;
+}
+
+int cf_hooks_stop(cf_session *s) {
+    int64_t now = cf_now();
+    for (uint32_t slot = 0; slot < CF_MAX_SESSIONS; slot++) {
+        if (!(cf_slots_mask & (1u << slot)) || cf_slots[slot].session != s) continue;
+        cf_slots_mask &= ~(1u << slot);
+        cf_slots[slot].session = NULL;
+        cf_scope_gen++;
+        cf_session_end(s, now);
+        if (!cf_slots_mask && g_backend) {
+            const cf_backend *b = g_backend;
+            g_backend = NULL;
+            if (b->uninstall() < 0) return -1;
+        }
+        return 0;
+    }
+    return 0;
+}

@@ -1,0 +1,116 @@
+/* Shared state of the hook backends: running session slots, per-thread
+ * state (found through a thread-local pointer), and the per-code record kept
+ * in each code object's extra slot so the hot path never hashes a name. */
+#ifndef CALLFLOW_HOOKCORE_H
+#define CALLFLOW_HOOKCORE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+#include "callflow/hooks.h"
+#include "clock.h"
+#include "recorder.h"
+
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *Py_NewRef(PyObject *o) {
+    Py_INCREF(o);
+    return o;
+}
+#endif
+
+#define CF_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Namer flags beyond cf_gfunc.flags. */
+#define CF_CODE_SELF (1u << 5) /* the tracer's own code: never recorded */
+#define CF_CODE_GENLIKE (CF_FUNC_GENERATOR | CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR)
+
+typedef struct cf_slot {
+    cf_session *session;
+    uint64_t opener;    /* thread id of the thread that started it */
+    uint64_t watermark; /* threads with a greater id were born inside */
+} cf_slot;
+
+/* Internal globals are hidden so the hot path reaches them without the GOT. */
+#define CF_HIDDEN __attribute__((visibility("hidden")))
+
+extern CF_HIDDEN cf_slot cf_slots[CF_MAX_SESSIONS];
+extern CF_HIDDEN uint32_t cf_slots_mask; /* slots with a running session */
+extern CF_HIDDEN uint32_t cf_scope_gen;  /* bumped whenever cf_slots changes */
+
+typedef struct cf_thread {
+    uint32_t gen;  /* cf_scope_gen when mask/stacks were computed */
+    uint32_t mask; /* running slots that record this thread */
+    int busy;      /* inside the namer: events are ignored */
+    uint64_t id;   /* PyThreadState id */
+    cf_tstack *stacks[CF_MAX_SESSIONS];
+} cf_thread;
+
+extern _Thread_local CF_HIDDEN cf_thread *cf_tls __attribute__((tls_model("initial-exec")));
+
+/* Recompute the calling thread's view of the slots (slow path). */
+cf_thread *cf_thread_sync(void);
+
+static inline cf_thread *cf_thread_current(void) {
+    cf_thread *th = cf_tls;
+    if (CF_LIKELY(th && th->gen == cf_scope_gen)) return th;
+    return cf_thread_sync();
+}
+
+typedef struct cf_coderec {
+    uint32_t func;     /* registry id */
+    uint32_t flags;    /* namer flags */
+    uint32_t gen;      /* cf_scope_gen for which the masks hold */
+    uint32_t in_mask;  /* slots where the code is CF_CLASS_IN */
+    uint32_t out_mask; /* slots where it is CF_CLASS_OUT; neither: SKIP */
+} cf_coderec;
+
+extern CF_HIDDEN Py_ssize_t cf_code_extra_index;
+cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th);
+void cf_coderec_refresh(cf_coderec *rec);
+
+/* The code object's extra slots, as CPython lays them out (3.9-3.13,
+ * Include/internal/pycore_code.h): reading them directly spares the hot
+ * path a call into libpython for PyUnstable_Code_GetExtra. */
+typedef struct {
+    Py_ssize_t ce_size;
+    void *ce_extras[1];
+} cf_code_extras;
+
+static inline cf_coderec *cf_coderec_get(PyCodeObject *code, cf_thread *th) {
+    const cf_code_extras *ex = (const cf_code_extras *)code->co_extra;
+    cf_coderec *rec = ex && cf_code_extra_index < ex->ce_size
+                          ? (cf_coderec *)ex->ce_extras[cf_code_extra_index]
+                          : NULL;
+    if (CF_UNLIKELY(!rec)) return cf_coderec_create(code, th);
+    if (CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
+    return rec;
+}
+
+/* Feed one event to every session recording this thread that wants the
+ * code.  `want` = th->mask & (in_mask | out_mask). */
+#define CF_FOR_EACH_SLOT(want, slot) \
+    for (uint32_t _w = (want), slot; _w && ((slot = (uint32_t)__builtin_ctz(_w)), 1); _w &= _w - 1)
+
+static inline int cf_class_in_slot(const cf_coderec *rec, uint32_t slot) {
+    return (rec->in_mask >> slot) & 1 ? CF_CLASS_IN : CF_CLASS_OUT;
+}
+
+/* Backend interface. */
+typedef struct cf_backend {
+    const char *name;
+    int (*install)(void);   /* -1 with a Python exception */
+    int (*uninstall)(void); /* -1 with a Python exception */
+    void (*scope_changed)(void); /* a session started: re-enable what
+                                    was switched off (may be NULL) */
+} cf_backend;
+
+#if PY_VERSION_HEX >= 0x030C0000
+extern const cf_backend cf_backend_monitoring;
+#else
+extern const cf_backend cf_backend_evalframe;
+extern const cf_backend cf_backend_profile;
+#endif
+
+#endif

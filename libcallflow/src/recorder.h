@@ -1,0 +1,254 @@
+/* The session's insides and the hot path that the hooks call inline.
+ *
+ * Each thread has one shadow stack per session.  A frame on it is either
+ * recorded (it owns a context-tree node, or an overflow entry once the tree
+ * is full) or transparent (out-of-scope internals: pushed only so that
+ * returns stay matched, its recorded descendants attach to the nearest
+ * recorded ancestor).  A call touches one tree node; per-function and
+ * per-edge figures are derived from the tree when a graph is materialised.
+ * Times here (fields named *_ns, start, child, since) are cf_now() ticks;
+ * materialise.c converts them to nanoseconds. */
+#ifndef CALLFLOW_RECORDER_H
+#define CALLFLOW_RECORDER_H
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "callflow/session.h"
+#include "ptrmap.h"
+
+enum { CF_FRAME_IN = 0, CF_FRAME_LEAF = 1, CF_FRAME_TRANSPARENT = 2 };
+
+#define CF_REFUSED (UINT32_MAX - 1) /* children map: path refused at the cap */
+#define CF_NODE_LEAF 1u
+
+typedef struct cf_node {
+    uint32_t func;
+    uint32_t parent;
+    uint32_t last_func;  /* one-entry cache of the last child looked up */
+    uint32_t last_child;
+    uint64_t calls;
+    int64_t total_ns;
+    int64_t self_ns;
+    int64_t suspended_ns;
+    uint32_t flags;
+} cf_node;
+
+/* Calls on paths refused at the node cap, per (caller, callee) function. */
+typedef struct cf_ovf {
+    uint32_t caller, callee;
+    uint64_t calls;
+    int64_t func_total_ns; /* inclusive, counted when outermost for callee */
+    int64_t edge_total_ns; /* inclusive, counted when outermost for the edge */
+    int64_t self_ns;
+    int64_t suspended_ns;
+} cf_ovf;
+
+typedef struct cf_frame {
+    const void *code; /* identity used to match returns */
+    void *key;        /* generator/coroutine frame identity, else NULL */
+    int64_t start;
+    int64_t child;    /* inclusive time of recorded descendants */
+    uint32_t node;    /* own node, nearest recorded one if transparent,
+                         CF_NO_NODE in the overflow region */
+    uint32_t rec;     /* stack index of the nearest recorded frame */
+    uint32_t func;
+    uint32_t ovf;     /* overflow entry, when node == CF_NO_NODE */
+    uint8_t kind;
+    uint8_t outer_func; /* overflow frames: counts toward function total */
+    uint8_t outer_edge; /* overflow frames: counts toward edge total */
+} cf_frame;
+
+/* A suspended generator or coroutine, waiting to be resumed. */
+typedef struct cf_susp {
+    void *key;
+    const void *code;
+    int64_t since; /* suspension start, -1 when the session was stopped */
+    uint32_t node, func, ovf;
+    uint8_t kind, outer_func, outer_edge;
+} cf_susp;
+
+struct cf_tstack {
+    cf_frame *frames; /* frames[0] is the root sentinel */
+    uint32_t depth, cap;
+    uint64_t owner; /* the hooks' thread id */
+    struct cf_tstack *next;
+};
+
+struct cf_session {
+    cf_scope scope;
+    uint32_t node_cap;
+    cf_node *nodes;
+    uint32_t nnodes, nodes_alloc;
+    cf_map children; /* (parent+1)<<32 | (func+1) -> node or CF_REFUSED */
+    uint64_t truncated_paths, truncated_calls;
+    cf_ovf *ovf;
+    uint32_t novf, ovf_alloc;
+    cf_map ovf_index;
+    cf_susp *susp;
+    uint32_t nsusp, susp_alloc;
+    cf_map susp_index; /* key pointer -> index in susp */
+    cf_tstack *stacks;
+    uint8_t *classes; /* per registry id: class + 1, 0 = not computed */
+    uint32_t nclasses;
+    int running;
+    int64_t began, duration_ns;
+    uint64_t lost_events; /* dropped for want of memory */
+};
+
+/* Slow paths (session.c). */
+uint32_t cf_rec_new_child(cf_session *s, uint32_t parent, uint32_t func,
+                          uint8_t kind);
+int cf_rec_grow_stack(cf_tstack *t);
+void cf_rec_enter_overflow(cf_session *s, cf_tstack *t, cf_frame *f);
+uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
+                       int64_t now);
+void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now);
+int cf_rec_take_suspended(cf_session *s, void *key, const void *code,
+                          cf_susp *out);
+
+static inline uint64_t cf_child_key(uint32_t parent, uint32_t func) {
+    return ((uint64_t)parent + 1) << 32 | ((uint64_t)func + 1);
+}
+
+static inline uint32_t cf_tree_child(cf_session *s, uint32_t parent,
+                                     uint32_t func, uint8_t kind) {
+    cf_node *p = &s->nodes[parent];
+    if (p->last_func == func) return p->last_child;
+    uint32_t c = cf_map_get(&s->children, cf_child_key(parent, func));
+    if (c == CF_MAP_MISSING) c = cf_rec_new_child(s, parent, func, kind);
+    if (c == CF_REFUSED) return CF_NO_NODE;
+    p = &s->nodes[parent]; /* the node array may have moved */
+    p->last_func = func;
+    p->last_child = c;
+    return c;
+}
+
+/* Push a frame.  cls is the function's enum cf_class under this session. */
+static inline void cf_rec_call(cf_session *s, cf_tstack *t, uint32_t func,
+                               int cls, const void *code, void *key,
+                               int64_t now) {
+    if (t->depth == t->cap && cf_rec_grow_stack(t) < 0) {
+        s->lost_events++;
+        return;
+    }
+    cf_frame *top = &t->frames[t->depth - 1];
+    cf_frame *f = &t->frames[t->depth];
+    f->code = code;
+    f->key = key;
+    f->start = now;
+    f->child = 0;
+    f->func = func;
+    if (cls == CF_CLASS_IN || (cls == CF_CLASS_OUT && top->kind == CF_FRAME_IN)) {
+        f->kind = cls == CF_CLASS_IN ? CF_FRAME_IN : CF_FRAME_LEAF;
+        f->rec = t->depth;
+        f->ovf = CF_NO_NODE;
+        f->outer_func = f->outer_edge = 0;
+        f->node = top->node == CF_NO_NODE
+                      ? CF_NO_NODE
+                      : cf_tree_child(s, top->node, func, f->kind);
+        if (f->node != CF_NO_NODE)
+            s->nodes[f->node].calls++;
+        else
+            cf_rec_enter_overflow(s, t, f);
+    } else {
+        f->kind = CF_FRAME_TRANSPARENT;
+        f->node = top->node;
+        f->rec = top->rec;
+        f->ovf = top->ovf;
+    }
+    t->depth++;
+}
+
+/* Account a recorded frame's running time (on return, unwind or yield). */
+static inline void cf_rec_close(cf_session *s, cf_tstack *t, uint32_t idx,
+                                int64_t now) {
+    cf_frame *f = &t->frames[idx];
+    if (f->kind == CF_FRAME_TRANSPARENT) return;
+    int64_t incl = now - f->start;
+    t->frames[t->frames[idx - 1].rec].child += incl;
+    if (f->node != CF_NO_NODE) {
+        cf_node *n = &s->nodes[f->node];
+        n->total_ns += incl;
+        n->self_ns += incl - f->child;
+    } else {
+        cf_ovf *o = &s->ovf[f->ovf];
+        o->self_ns += incl - f->child;
+        if (f->outer_func) o->func_total_ns += incl;
+        if (f->outer_edge) o->edge_total_ns += incl;
+    }
+}
+
+/* Pop the frame of `code` (return or unwind).  Events for frames that
+ * started before the session are ignored. */
+static inline void cf_rec_return(cf_session *s, cf_tstack *t,
+                                 const void *code, int64_t now) {
+    uint32_t d = t->depth;
+    if (d <= 1) return;
+    if (t->frames[d - 1].code != code) {
+        d = cf_rec_resync(s, t, code, now);
+        if (d == 0) return;
+    }
+    cf_rec_close(s, t, d - 1, now);
+    t->depth = d - 1;
+}
+
+/* A generator or coroutine yields: its frame leaves the stack, its node
+ * waits for the resumption. */
+static inline void cf_rec_yield(cf_session *s, cf_tstack *t,
+                                const void *code, int64_t now) {
+    uint32_t d = t->depth;
+    if (d <= 1) return;
+    if (t->frames[d - 1].code != code) {
+        d = cf_rec_resync(s, t, code, now);
+        if (d == 0) return;
+    }
+    cf_rec_close(s, t, d - 1, now);
+    cf_frame *f = &t->frames[d - 1];
+    if (f->key) cf_rec_suspend(s, f, now);
+    t->depth = d - 1;
+}
+
+/* A generator or coroutine resumes (or has an exception thrown in).  One
+ * that was never seen starting counts as a call now. */
+static inline void cf_rec_resume(cf_session *s, cf_tstack *t, uint32_t func,
+                                 int cls, const void *code, void *key,
+                                 int64_t now) {
+    cf_susp sp;
+    if (s->nsusp == 0 || !cf_rec_take_suspended(s, key, code, &sp)) {
+        cf_rec_call(s, t, func, cls, code, key, now);
+        return;
+    }
+    if (t->depth == t->cap && cf_rec_grow_stack(t) < 0) {
+        s->lost_events++;
+        return;
+    }
+    cf_frame *top = &t->frames[t->depth - 1];
+    cf_frame *f = &t->frames[t->depth];
+    f->code = code;
+    f->key = key;
+    f->start = now;
+    f->child = 0;
+    f->func = func;
+    f->kind = sp.kind;
+    if (sp.kind == CF_FRAME_TRANSPARENT) {
+        f->node = top->node;
+        f->rec = top->rec;
+        f->ovf = top->ovf;
+    } else {
+        f->node = sp.node;
+        f->rec = t->depth;
+        f->ovf = sp.ovf;
+        f->outer_func = sp.outer_func;
+        f->outer_edge = sp.outer_edge;
+        if (sp.since >= 0) {
+            if (sp.node != CF_NO_NODE)
+                s->nodes[sp.node].suspended_ns += now - sp.since;
+            else
+                s->ovf[sp.ovf].suspended_ns += now - sp.since;
+        }
+    }
+    t->depth++;
+}
+
+#endif

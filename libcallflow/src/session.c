@@ -1,0 +1,375 @@
+/* Recording sessions: tree growth, stacks, suspended generators, scope
+ * classification and materialisation into a cf_graph.  The per-call fast
+ * path is in recorder.h. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "callflow/registry.h"
+#include "clock.h"
+#include "recorder.h"
+
+int64_t cf_clock_now(void) { return cf_now(); }
+
+/* ---------------------------------------------------------------- scope */
+
+static char **copy_strv(char *const *v) {
+    size_t n = 0;
+    while (v && v[n]) n++;
+    char **out = calloc(n + 1, sizeof(char *));
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = strdup(v[i]);
+        if (!out[i]) {
+            while (i--) free(out[i]);
+            free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static void free_strv(char **v) {
+    for (size_t i = 0; v && v[i]; i++) free(v[i]);
+    free(v);
+}
+
+/* "a.b" matches module "a.b" and "a.b.c" but not "a.bc".  The module is
+ * the part of name before ':'. */
+static int module_matches(const char *name, const char *prefix) {
+    size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0) return 0;
+    char next = name[n];
+    return next == ':' || next == '.' || (n > 0 && prefix[n - 1] == '.');
+}
+
+static int any_matches(char *const *prefixes, const char *name) {
+    for (size_t i = 0; prefixes && prefixes[i]; i++)
+        if (module_matches(name, prefixes[i])) return 1;
+    return 0;
+}
+
+int cf_scope_classify(const cf_scope *sc, const char *name, const char *file,
+                      uint32_t flags) {
+    (void)CF_FUNC_BUILTIN;
+    if (any_matches(sc->exclude, name)) return CF_CLASS_SKIP;
+    if (any_matches(sc->include, name)) return CF_CLASS_IN;
+    switch (sc->mode) {
+    case CF_SCOPE_ALL:
+        return CF_CLASS_IN;
+    case CF_SCOPE_PROJECT:
+        if (flags & CF_FUNC_EXTERNAL) return CF_CLASS_OUT;
+        if (!file || !sc->root) return CF_CLASS_OUT;
+        return strncmp(file, sc->root, strlen(sc->root)) == 0 ? CF_CLASS_IN
+                                                              : CF_CLASS_OUT;
+    default: /* prefixes: IN only through include, matched above */
+        return CF_CLASS_OUT;
+    }
+}
+
+int cf_session_classify(const cf_session *cs, uint32_t func) {
+    cf_session *s = (cf_session *)cs; /* the cache is not observable state */
+    if (func >= s->nclasses) {
+        uint32_t n = cf_registry_size() + 256;
+        uint8_t *grown = realloc(s->classes, n);
+        if (grown) {
+            memset(grown + s->nclasses, 0, n - s->nclasses);
+            s->classes = grown;
+            s->nclasses = n;
+        }
+    }
+    if (func < s->nclasses && s->classes[func]) return s->classes[func] - 1;
+    const cf_funcinfo *fi = cf_registry_get(func);
+    int cls = fi ? cf_scope_classify(&s->scope, fi->name, fi->file, fi->flags)
+                 : CF_CLASS_SKIP;
+    if (func < s->nclasses) s->classes[func] = (uint8_t)(cls + 1);
+    return cls;
+}
+
+/* ---------------------------------------------------------- lifecycle */
+
+static int reset_tree(cf_session *s) {
+    s->nnodes = 1;
+    cf_node *root = &s->nodes[0];
+    memset(root, 0, sizeof(*root));
+    root->func = CF_NO_FUNC;
+    root->parent = CF_NO_NODE;
+    root->last_func = CF_NO_FUNC;
+    s->truncated_paths = s->truncated_calls = 0;
+    s->novf = 0;
+    s->nsusp = 0;
+    cf_map_clear(&s->children);
+    cf_map_clear(&s->ovf_index);
+    cf_map_clear(&s->susp_index);
+    s->duration_ns = 0;
+    s->lost_events = 0;
+    return 0;
+}
+
+cf_session *cf_session_new(const cf_scope *scope, uint32_t node_cap) {
+    cf_session *s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    s->scope.mode = scope ? scope->mode : CF_SCOPE_ALL;
+    if (scope && scope->root) {
+        size_t n = strlen(scope->root);
+        s->scope.root = malloc(n + 2);
+        if (!s->scope.root) goto fail;
+        memcpy(s->scope.root, scope->root, n + 1);
+        if (n == 0 || scope->root[n - 1] != '/') strcat(s->scope.root, "/");
+    }
+    s->scope.include = copy_strv(scope ? scope->include : NULL);
+    s->scope.exclude = copy_strv(scope ? scope->exclude : NULL);
+    if (!s->scope.include || !s->scope.exclude) goto fail;
+    s->node_cap = node_cap ? node_cap : CF_DEFAULT_NODE_CAP;
+    if (s->node_cap < 2) s->node_cap = 2;
+    s->nodes_alloc = 1024;
+    s->nodes = malloc(s->nodes_alloc * sizeof(cf_node));
+    if (!s->nodes) goto fail;
+    if (cf_map_init(&s->children, 2048) < 0 || cf_map_init(&s->ovf_index, 16) < 0 ||
+        cf_map_init(&s->susp_index, 64) < 0)
+        goto fail;
+    reset_tree(s);
+    return s;
+fail:
+    cf_session_free(s);
+    return NULL;
+}
+
+void cf_session_free(cf_session *s) {
+    if (!s) return;
+    free(s->scope.root);
+    free_strv(s->scope.include);
+    free_strv(s->scope.exclude);
+    free(s->nodes);
+    free(s->ovf);
+    free(s->susp);
+    free(s->classes);
+    cf_map_destroy(&s->children);
+    cf_map_destroy(&s->ovf_index);
+    cf_map_destroy(&s->susp_index);
+    cf_tstack *t = s->stacks;
+    while (t) {
+        cf_tstack *next = t->next;
+        free(t->frames);
+        free(t);
+        t = next;
+    }
+    free(s);
+}
+
+cf_tstack *cf_session_new_tstack(cf_session *s) {
+    cf_tstack *t = calloc(1, sizeof(*t));
+    if (!t) return NULL;
+    t->cap = 64;
+    t->frames = calloc(t->cap, sizeof(cf_frame));
+    if (!t->frames) {
+        free(t);
+        return NULL;
+    }
+    cf_frame *root = &t->frames[0];
+    root->kind = CF_FRAME_IN;
+    root->node = 0;
+    root->rec = 0;
+    root->func = CF_NO_FUNC;
+    root->ovf = CF_NO_NODE;
+    t->depth = 1;
+    t->next = s->stacks;
+    s->stacks = t;
+    return t;
+}
+
+void cf_session_begin(cf_session *s, int64_t now) {
+    if (s->running) return;
+    s->running = 1;
+    s->began = now;
+}
+
+void cf_session_end(cf_session *s, int64_t now) {
+    if (!s->running) return;
+    for (cf_tstack *t = s->stacks; t; t = t->next) {
+        while (t->depth > 1) {
+            cf_rec_close(s, t, t->depth - 1, now);
+            t->depth--;
+        }
+        t->frames[0].child = 0;
+    }
+    for (uint32_t i = 0; i < s->nsusp; i++) {
+        cf_susp *sp = &s->susp[i];
+        if (sp->since < 0 || sp->kind == CF_FRAME_TRANSPARENT) continue;
+        if (sp->node != CF_NO_NODE)
+            s->nodes[sp->node].suspended_ns += now - sp->since;
+        else
+            s->ovf[sp->ovf].suspended_ns += now - sp->since;
+        sp->since = -1;
+    }
+    s->duration_ns += now - s->began;
+    s->running = 0;
+}
+
+int cf_session_running(const cf_session *s) { return s->running; }
+
+void cf_session_clear(cf_session *s) {
+    if (s->running) return;
+    reset_tree(s);
+    for (cf_tstack *t = s->stacks; t; t = t->next) t->depth = 1;
+}
+
+uint32_t cf_session_node_count(const cf_session *s) { return s->nnodes; }
+
+/* ---------------------------------------------------------- slow paths */
+
+uint32_t cf_rec_new_child(cf_session *s, uint32_t parent, uint32_t func,
+                          uint8_t kind) {
+    uint64_t key = cf_child_key(parent, func);
+    if (s->nnodes >= s->node_cap) {
+        s->truncated_paths++;
+        if (cf_map_put(&s->children, key, CF_REFUSED) < 0) s->lost_events++;
+        return CF_REFUSED;
+    }
+    if (s->nnodes == s->nodes_alloc) {
+        uint32_t n = s->nodes_alloc * 2;
+        cf_node *grown = realloc(s->nodes, (size_t)n * sizeof(cf_node));
+        if (!grown) {
+            s->lost_events++;
+            return CF_REFUSED;
+        }
+        s->nodes = grown;
+        s->nodes_alloc = n;
+    }
+    uint32_t idx = s->nnodes;
+    if (cf_map_put(&s->children, key, idx) < 0) {
+        s->lost_events++;
+        return CF_REFUSED;
+    }
+    cf_node *c = &s->nodes[idx];
+    memset(c, 0, sizeof(*c));
+    c->func = func;
+    c->parent = parent;
+    c->last_func = CF_NO_FUNC;
+    c->flags = kind == CF_FRAME_LEAF ? CF_NODE_LEAF : 0;
+    s->nnodes++;
+    return idx;
+}
+
+int cf_rec_grow_stack(cf_tstack *t) {
+    uint32_t n = t->cap * 2;
+    cf_frame *grown = realloc(t->frames, (size_t)n * sizeof(cf_frame));
+    if (!grown) return -1;
+    t->frames = grown;
+    t->cap = n;
+    return 0;
+}
+
+/* A recorded frame whose path was refused: account it per (caller, callee)
+ * and decide once, by scanning the stack, whether its time counts toward
+ * the function's and the edge's inclusive totals (outermost occurrence). */
+void cf_rec_enter_overflow(cf_session *s, cf_tstack *t, cf_frame *f) {
+    uint32_t idx = (uint32_t)(f - t->frames);
+    uint32_t caller = t->frames[t->frames[idx - 1].rec].func;
+    uint64_t key = cf_child_key(caller, f->func);
+    uint32_t o = cf_map_get(&s->ovf_index, key);
+    if (o == CF_MAP_MISSING) {
+        if (s->novf == s->ovf_alloc) {
+            uint32_t n = s->ovf_alloc ? s->ovf_alloc * 2 : 64;
+            cf_ovf *grown = realloc(s->ovf, (size_t)n * sizeof(cf_ovf));
+            if (!grown) goto lost;
+            s->ovf = grown;
+            s->ovf_alloc = n;
+        }
+        o = s->novf;
+        if (cf_map_put(&s->ovf_index, key, o) < 0) goto lost;
+        memset(&s->ovf[o], 0, sizeof(cf_ovf));
+        s->ovf[o].caller = caller;
+        s->ovf[o].callee = f->func;
+        s->novf++;
+    }
+    f->ovf = o;
+    s->ovf[o].calls++;
+    s->truncated_calls++;
+    f->outer_func = 1;
+    f->outer_edge = 1;
+    for (uint32_t j = 1; j < idx; j++) {
+        const cf_frame *a = &t->frames[j];
+        if (a->kind == CF_FRAME_TRANSPARENT || a->func != f->func) continue;
+        f->outer_func = 0;
+        if (t->frames[t->frames[j - 1].rec].func == caller) {
+            f->outer_edge = 0;
+            break;
+        }
+    }
+    return;
+lost:
+    /* Keep the stack consistent; the call is dropped from the figures. */
+    s->lost_events++;
+    f->kind = CF_FRAME_TRANSPARENT;
+    f->node = CF_NO_NODE;
+    f->ovf = CF_NO_NODE;
+    f->rec = t->frames[idx - 1].rec;
+}
+
+/* The returning code is not on top: frames above it exited without an event
+ * we saw (e.g. tracing began mid-call).  Close them; return the new depth
+ * with code on top, or 0 when code is not on the stack at all. */
+uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
+                       int64_t now) {
+    uint32_t i = t->depth;
+    while (--i >= 1)
+        if (t->frames[i].code == code) break;
+    if (i == 0) return 0;
+    while (t->depth > i + 1) {
+        cf_rec_close(s, t, t->depth - 1, now);
+        t->depth--;
+    }
+    return t->depth;
+}
+
+void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now) {
+    uint32_t idx = cf_map_get(&s->susp_index, (uint64_t)(uintptr_t)f->key);
+    if (idx == CF_MAP_MISSING) {
+        if (s->nsusp == s->susp_alloc) {
+            uint32_t n = s->susp_alloc ? s->susp_alloc * 2 : 64;
+            cf_susp *grown = realloc(s->susp, (size_t)n * sizeof(cf_susp));
+            if (!grown) {
+                s->lost_events++;
+                return;
+            }
+            s->susp = grown;
+            s->susp_alloc = n;
+        }
+        idx = s->nsusp;
+        if (cf_map_put(&s->susp_index, (uint64_t)(uintptr_t)f->key, idx) < 0) {
+            s->lost_events++;
+            return;
+        }
+        s->nsusp++;
+    }
+    cf_susp *sp = &s->susp[idx];
+    sp->key = f->key;
+    sp->code = f->code;
+    sp->since = now;
+    sp->node = f->node;
+    sp->func = f->func;
+    sp->ovf = f->ovf;
+    sp->kind = f->kind;
+    sp->outer_func = f->outer_func;
+    sp->outer_edge = f->outer_edge;
+}
+
+int cf_rec_take_suspended(cf_session *s, void *key, const void *code,
+                          cf_susp *out) {
+    uint64_t k = (uint64_t)(uintptr_t)key;
+    uint32_t idx = cf_map_get(&s->susp_index, k);
+    if (idx == CF_MAP_MISSING) return 0;
+    cf_susp found = s->susp[idx];
+    /* Remove by moving the last entry into the hole. */
+    cf_map_remove(&s->susp_index, k);
+    uint32_t last = --s->nsusp;
+    if (idx != last) {
+        s->susp[idx] = s->susp[last];
+        cf_map_put(&s->susp_index, (uint64_t)(uintptr_t)s->susp[idx].key, idx);
+    }
+    /* A stale entry (the memory now holds another generator) is dropped. */
+    if (found.code != code) return 0;
+    *out = found;
+    return 1;
+}

@@ -1,0 +1,516 @@
+/* pytest_callflow._native: a thin CPython binding of libcallflow.
+ * Session drives recording; Graph wraps a materialised cf_graph.  The
+ * interface is documented in _native.pyi. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callflow/hooks.h"
+#include "callflow/json.h"
+#include "callflow/session.h"
+
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *Py_NewRef(PyObject *o) {
+    Py_INCREF(o);
+    return o;
+}
+#endif
+
+/* ------------------------------------------------------------------ Graph */
+
+typedef struct {
+    PyObject_HEAD
+    cf_graph *g;
+} GraphObject;
+
+static PyTypeObject Graph_Type;
+
+static PyObject *graph_wrap(cf_graph *g) {
+    if (!g) return PyErr_NoMemory();
+    GraphObject *self = PyObject_New(GraphObject, &Graph_Type);
+    if (!self) {
+        cf_graph_free(g);
+        return NULL;
+    }
+    self->g = g;
+    return (PyObject *)self;
+}
+
+static PyObject *Graph_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+    (void)type;
+    if (!PyArg_ParseTuple(args, ":Graph") || (kw && PyDict_Size(kw))) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "Graph() takes no arguments");
+        return NULL;
+    }
+    return graph_wrap(cf_graph_new());
+}
+
+static void Graph_dealloc(GraphObject *self) {
+    cf_graph_free(self->g);
+    PyObject_Free(self);
+}
+
+static PyObject *raise_cf_error(PyObject *type, const cf_error *err) {
+    if (err->line > 0)
+        PyErr_Format(type, "%s:%d:%d: %s", err->source, err->line, err->column, err->text);
+    else if (err->source[0])
+        PyErr_Format(type, "%s: %s", err->source, err->text);
+    else
+        PyErr_SetString(type, err->text);
+    return NULL;
+}
+
+static PyObject *Graph_loads(PyObject *cls, PyObject *args, PyObject *kw) {
+    (void)cls;
+    static char *kwlist[] = {"text", "source", NULL};
+    const char *text;
+    Py_ssize_t len;
+    const char *source = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s#|z:loads", kwlist, &text, &len, &source))
+        return NULL;
+    cf_error err;
+    cf_graph *g = cf_graph_loads(text, (size_t)len, source, &err);
+    if (!g) return raise_cf_error(PyExc_ValueError, &err);
+    return graph_wrap(g);
+}
+
+static PyObject *Graph_load(PyObject *cls, PyObject *args) {
+    (void)cls;
+    PyObject *path_obj;
+    if (!PyArg_ParseTuple(args, "O&:load", PyUnicode_FSConverter, &path_obj)) return NULL;
+    const char *path = PyBytes_AS_STRING(path_obj);
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path_obj);
+        Py_DECREF(path_obj);
+        return NULL;
+    }
+    fclose(probe);
+    cf_error err;
+    cf_graph *g;
+    Py_BEGIN_ALLOW_THREADS
+    g = cf_graph_load_file(path, &err);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path_obj);
+    if (!g) return raise_cf_error(PyExc_ValueError, &err);
+    return graph_wrap(g);
+}
+
+static unsigned dump_flags(int times, int indent) {
+    return (times ? 0 : CF_JSON_NO_TIMES) | (indent ? 0 : CF_JSON_COMPACT);
+}
+
+static PyObject *Graph_dumps(GraphObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"times", "indent", NULL};
+    int times = 1, indent = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|pp:dumps", kwlist, &times, &indent))
+        return NULL;
+    cf_error err;
+    char *text = cf_graph_dumps(self->g, dump_flags(times, indent), &err);
+    if (!text) return raise_cf_error(PyExc_ValueError, &err);
+    PyObject *res = PyUnicode_FromString(text);
+    free(text);
+    return res;
+}
+
+static PyObject *Graph_dump(GraphObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"path", "times", NULL};
+    PyObject *path_obj;
+    int times = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|p:dump", kwlist, PyUnicode_FSConverter,
+                                     &path_obj, &times))
+        return NULL;
+    cf_error err;
+    int rc = cf_graph_dump_file(self->g, PyBytes_AS_STRING(path_obj), dump_flags(times, 1), &err);
+    Py_DECREF(path_obj);
+    if (rc < 0) return raise_cf_error(PyExc_OSError, &err);
+    Py_RETURN_NONE;
+}
+
+static PyObject *opt_str(const char *s) {
+    if (!s) Py_RETURN_NONE;
+    return PyUnicode_DecodeFSDefault(s);
+}
+
+static PyObject *Graph_functions(GraphObject *self, PyObject *unused) {
+    (void)unused;
+    const cf_graph *g = self->g;
+    PyObject *list = PyList_New((Py_ssize_t)g->nfuncs);
+    if (!list) return NULL;
+    for (size_t i = 0; i < g->nfuncs; i++) {
+        const cf_gfunc *f = &g->funcs[i];
+        PyObject *file = opt_str(f->file);
+        PyObject *row = file ? Py_BuildValue("(sNiIKLLL)", f->name, file, (int)f->line,
+                                             (unsigned)f->flags, (unsigned long long)f->calls,
+                                             (long long)f->total_ns, (long long)f->self_ns,
+                                             (long long)f->suspended_ns)
+                             : NULL;
+        if (!row) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, row);
+    }
+    return list;
+}
+
+static PyObject *Graph_edges(GraphObject *self, PyObject *unused) {
+    (void)unused;
+    const cf_graph *g = self->g;
+    PyObject *list = PyList_New((Py_ssize_t)g->nedges);
+    if (!list) return NULL;
+    for (size_t i = 0; i < g->nedges; i++) {
+        const cf_gedge *e = &g->edges[i];
+        PyObject *row = Py_BuildValue("(ssKL)", g->funcs[e->caller].name, g->funcs[e->callee].name,
+                                      (unsigned long long)e->calls, (long long)e->total_ns);
+        if (!row) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, row);
+    }
+    return list;
+}
+
+static PyObject *Graph_nodes(GraphObject *self, PyObject *unused) {
+    (void)unused;
+    const cf_graph *g = self->g;
+    PyObject *list = PyList_New((Py_ssize_t)g->nnodes);
+    if (!list) return NULL;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        const cf_gnode *n = &g->nodes[i];
+        PyObject *name = n->func == CF_NO_FUNC ? Py_NewRef(Py_None)
+                                               : PyUnicode_FromString(g->funcs[n->func].name);
+        PyObject *row = name ? Py_BuildValue("(NLKLLL)", name,
+                                             n->parent == CF_NO_NODE ? -1LL : (long long)n->parent,
+                                             (unsigned long long)n->calls, (long long)n->total_ns,
+                                             (long long)n->self_ns, (long long)n->suspended_ns)
+                             : NULL;
+        if (!row) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, row);
+    }
+    return list;
+}
+
+static PyObject *Graph_meta(GraphObject *self, PyObject *unused) {
+    (void)unused;
+    const cf_graph *g = self->g;
+    return Py_BuildValue("{s:K,s:L,s:I,s:K,s:K,s:z,s:z,s:z}", "total_calls",
+                         (unsigned long long)g->total_calls, "duration_ns", (long long)g->duration_ns,
+                         "node_cap", (unsigned)g->node_cap, "truncated_paths",
+                         (unsigned long long)g->truncated_paths, "truncated_calls",
+                         (unsigned long long)g->truncated_calls, "python", g->python, "backend",
+                         g->backend, "scope", g->scope);
+}
+
+static PyObject *Graph_merge(GraphObject *self, PyObject *other) {
+    if (!PyObject_TypeCheck(other, &Graph_Type)) {
+        PyErr_SetString(PyExc_TypeError, "merge() expects a Graph");
+        return NULL;
+    }
+    if (cf_graph_merge(self->g, ((GraphObject *)other)->g) < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *Graph_copy(GraphObject *self, PyObject *unused) {
+    (void)unused;
+    return graph_wrap(cf_graph_copy(self->g));
+}
+
+static PyObject *Graph_set_meta(GraphObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"python", "backend", "scope", "duration_ns", NULL};
+    const char *python = NULL, *backend = NULL, *scope = NULL;
+    PyObject *duration = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|zzzO:set_meta", kwlist, &python, &backend,
+                                     &scope, &duration))
+        return NULL;
+    if ((python && cf_graph_set_meta(self->g, &self->g->python, python) < 0) ||
+        (backend && cf_graph_set_meta(self->g, &self->g->backend, backend) < 0) ||
+        (scope && cf_graph_set_meta(self->g, &self->g->scope, scope) < 0))
+        return PyErr_NoMemory();
+    if (duration != Py_None) {
+        long long d = PyLong_AsLongLong(duration);
+        if (d == -1 && PyErr_Occurred()) return NULL;
+        self->g->duration_ns = d;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Graph_methods[] = {
+    {"loads", (PyCFunction)(void (*)(void))Graph_loads, METH_VARARGS | METH_KEYWORDS | METH_STATIC,
+     "Parse callflow/1 JSON text."},
+    {"load", (PyCFunction)Graph_load, METH_VARARGS | METH_STATIC, "Read a callflow/1 JSON file."},
+    {"dumps", (PyCFunction)(void (*)(void))Graph_dumps, METH_VARARGS | METH_KEYWORDS,
+     "Serialise to callflow/1 JSON."},
+    {"dump", (PyCFunction)(void (*)(void))Graph_dump, METH_VARARGS | METH_KEYWORDS,
+     "Write atomically to a file."},
+    {"functions", (PyCFunction)Graph_functions, METH_NOARGS, "Function rows."},
+    {"edges", (PyCFunction)Graph_edges, METH_NOARGS, "Edge rows."},
+    {"nodes", (PyCFunction)Graph_nodes, METH_NOARGS, "Context-tree rows."},
+    {"meta", (PyCFunction)Graph_meta, METH_NOARGS, "Metadata dict."},
+    {"merge", (PyCFunction)Graph_merge, METH_O, "Add another graph into this one."},
+    {"copy", (PyCFunction)Graph_copy, METH_NOARGS, "A deep copy."},
+    {"set_meta", (PyCFunction)(void (*)(void))Graph_set_meta, METH_VARARGS | METH_KEYWORDS,
+     "Set metadata fields."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject Graph_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pytest_callflow._native.Graph",
+    .tp_basicsize = sizeof(GraphObject),
+    .tp_dealloc = (destructor)Graph_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A materialised call graph (libcallflow cf_graph).",
+    .tp_methods = Graph_methods,
+    .tp_new = Graph_new,
+};
+
+/* ---------------------------------------------------------------- Session */
+
+typedef struct {
+    PyObject_HEAD
+    cf_session *s;
+    char *backend; /* requested backend or NULL */
+    char *scope_text;
+} SessionObject;
+
+static void free_strv(char **v) {
+    for (size_t i = 0; v && v[i]; i++) free(v[i]);
+    free(v);
+}
+
+/* A sequence of str -> NULL-terminated malloc'd array. */
+static int to_strv(PyObject *seq, const char *what, char ***out) {
+    PyObject *fast = PySequence_Fast(seq, what);
+    if (!fast) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    char **v = calloc((size_t)n + 1, sizeof(char *));
+    if (!v) {
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+        const char *s = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+        if (!s) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "%s: expected str, got %.100s", what,
+                             Py_TYPE(item)->tp_name);
+            free_strv(v);
+            Py_DECREF(fast);
+            return -1;
+        }
+        v[i] = strdup(s);
+        if (!v[i]) {
+            free_strv(v);
+            Py_DECREF(fast);
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    Py_DECREF(fast);
+    *out = v;
+    return 0;
+}
+
+static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"scope", "root", "include", "exclude", "node_cap", "backend", NULL};
+    const char *scope = "all", *root = NULL, *backend = NULL;
+    PyObject *include = NULL, *exclude = NULL;
+    unsigned int node_cap = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|szOOIz:Session", kwlist, &scope, &root,
+                                     &include, &exclude, &node_cap, &backend))
+        return NULL;
+    cf_scope sc = {0};
+    if (strcmp(scope, "all") == 0) sc.mode = CF_SCOPE_ALL;
+    else if (strcmp(scope, "project") == 0) sc.mode = CF_SCOPE_PROJECT;
+    else if (strcmp(scope, "prefixes") == 0) sc.mode = CF_SCOPE_PREFIXES;
+    else {
+        PyErr_Format(PyExc_ValueError,
+                     "unknown scope '%s': expected 'all', 'project' or 'prefixes'", scope);
+        return NULL;
+    }
+    if (sc.mode == CF_SCOPE_PROJECT && !root) {
+        PyErr_SetString(PyExc_ValueError, "scope 'project' needs a root directory");
+        return NULL;
+    }
+    if (backend) {
+        int known = 0;
+        for (const char *const *b = cf_hooks_backends(); *b; b++) known |= strcmp(*b, backend) == 0;
+        if (!known) {
+            PyErr_Format(PyExc_ValueError, "unknown backend '%s' for this Python (default: %s)",
+                         backend, cf_hooks_default_backend());
+            return NULL;
+        }
+    }
+    sc.root = (char *)root;
+    char **inc = NULL, **exc = NULL;
+    PyObject *empty = PyTuple_New(0);
+    if (!empty) return NULL;
+    if (to_strv(include && include != Py_None ? include : empty, "include", &inc) < 0) {
+        Py_DECREF(empty);
+        return NULL;
+    }
+    if (to_strv(exclude && exclude != Py_None ? exclude : empty, "exclude", &exc) < 0) {
+        Py_DECREF(empty);
+        free_strv(inc);
+        return NULL;
+    }
+    Py_DECREF(empty);
+    sc.include = inc;
+    sc.exclude = exc;
+    SessionObject *self = (SessionObject *)type->tp_alloc(type, 0);
+    if (self) {
+        self->s = cf_session_new(&sc, node_cap);
+        self->backend = backend ? strdup(backend) : NULL;
+        self->scope_text = strdup(scope);
+        if (!self->s || (backend && !self->backend) || !self->scope_text) {
+            Py_DECREF(self);
+            self = NULL;
+            PyErr_NoMemory();
+        }
+    }
+    free_strv(inc);
+    free_strv(exc);
+    return (PyObject *)self;
+}
+
+static void Session_dealloc(SessionObject *self) {
+    if (self->s) {
+        if (cf_session_running(self->s) && cf_hooks_stop(self->s) < 0) PyErr_WriteUnraisable(NULL);
+        cf_session_free(self->s);
+    }
+    free(self->backend);
+    free(self->scope_text);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Session_start(SessionObject *self, PyObject *unused) {
+    (void)unused;
+    if (cf_hooks_start(self->s, self->backend) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Session_stop(SessionObject *self, PyObject *unused) {
+    (void)unused;
+    if (cf_hooks_stop(self->s) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Session_graph(SessionObject *self, PyObject *unused) {
+    (void)unused;
+    cf_graph *g = cf_session_graph(self->s, cf_clock_now());
+    if (!g) return PyErr_NoMemory();
+    const char *backend = cf_hooks_running_backend();
+    if (!backend) backend = self->backend ? self->backend : cf_hooks_default_backend();
+    char version[32];
+    snprintf(version, sizeof version, "%d.%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION,
+             PY_MICRO_VERSION);
+    if (cf_graph_set_meta(g, &g->python, version) < 0 ||
+        cf_graph_set_meta(g, &g->backend, backend) < 0 ||
+        cf_graph_set_meta(g, &g->scope, self->scope_text) < 0) {
+        cf_graph_free(g);
+        return PyErr_NoMemory();
+    }
+    return graph_wrap(g);
+}
+
+static PyObject *Session_clear(SessionObject *self, PyObject *unused) {
+    (void)unused;
+    if (cf_session_running(self->s)) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot clear a session while it records");
+        return NULL;
+    }
+    cf_session_clear(self->s);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Session_get_running(SessionObject *self, void *closure) {
+    (void)closure;
+    return PyBool_FromLong(cf_session_running(self->s));
+}
+
+static PyObject *Session_get_node_count(SessionObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromUnsignedLong(cf_session_node_count(self->s));
+}
+
+static PyMethodDef Session_methods[] = {
+    {"start", (PyCFunction)Session_start, METH_NOARGS, "Start or continue recording."},
+    {"stop", (PyCFunction)Session_stop, METH_NOARGS, "Stop recording."},
+    {"graph", (PyCFunction)Session_graph, METH_NOARGS, "Materialise what was recorded."},
+    {"clear", (PyCFunction)Session_clear, METH_NOARGS, "Forget what was recorded."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Session_getset[] = {
+    {"running", (getter)Session_get_running, NULL, "True while recording.", NULL},
+    {"node_count", (getter)Session_get_node_count, NULL, "Context-tree nodes so far.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject Session_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pytest_callflow._native.Session",
+    .tp_basicsize = sizeof(SessionObject),
+    .tp_dealloc = (destructor)Session_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One recording scope.",
+    .tp_methods = Session_methods,
+    .tp_getset = Session_getset,
+    .tp_new = Session_new,
+};
+
+/* ----------------------------------------------------------------- module */
+
+static PyObject *mod_set_namer(PyObject *mod, PyObject *namer) {
+    (void)mod;
+    if (cf_hooks_set_namer(namer) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"set_namer", mod_set_namer, METH_O, "Set the code-object namer."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_native", "Binding of libcallflow.", -1, module_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (PyType_Ready(&Graph_Type) < 0 || PyType_Ready(&Session_Type) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module_def);
+    if (!m) return NULL;
+    PyObject *backends = PyTuple_New(0);
+    for (const char *const *b = cf_hooks_backends(); backends && *b; b++) {
+        PyObject *name = PyUnicode_FromString(*b);
+        if (!name || _PyTuple_Resize(&backends, PyTuple_GET_SIZE(backends) + 1) < 0) {
+            Py_XDECREF(name);
+            Py_CLEAR(backends);
+            break;
+        }
+        PyTuple_SET_ITEM(backends, PyTuple_GET_SIZE(backends) - 1, name);
+    }
+    Py_INCREF(&Graph_Type);
+    Py_INCREF(&Session_Type);
+    if (!backends || PyModule_AddObject(m, "BACKENDS", backends) < 0 ||
+        PyModule_AddObject(m, "Graph", (PyObject *)&Graph_Type) < 0 ||
+        PyModule_AddObject(m, "Session", (PyObject *)&Session_Type) < 0 ||
+        PyModule_AddStringConstant(m, "DEFAULT_BACKEND", cf_hooks_default_backend()) < 0 ||
+        PyModule_AddIntConstant(m, "FLAG_GENERATOR", CF_FUNC_GENERATOR) < 0 ||
+        PyModule_AddIntConstant(m, "FLAG_COROUTINE", CF_FUNC_COROUTINE) < 0 ||
+        PyModule_AddIntConstant(m, "FLAG_ASYNC_GENERATOR", CF_FUNC_ASYNC_GENERATOR) < 0 ||
+        PyModule_AddIntConstant(m, "FLAG_BUILTIN", CF_FUNC_BUILTIN) < 0 ||
+        PyModule_AddIntConstant(m, "FLAG_EXTERNAL", CF_FUNC_EXTERNAL) < 0 ||
+        PyModule_AddIntConstant(m, "FLAG_SELF", 1 << 5) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,92 @@
+"""Type stub of the C extension ``pytest_callflow._native``: a thin binding
+of libcallflow.  Times are integer nanoseconds here; the Python layer turns
+them into seconds."""
+
+from types import CodeType
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+# Function flags (cf_gfunc.flags in libcallflow/include/callflow/graph.h).
+FLAG_GENERATOR: int  # 1
+FLAG_COROUTINE: int  # 2
+FLAG_ASYNC_GENERATOR: int  # 4
+FLAG_BUILTIN: int  # 8
+FLAG_EXTERNAL: int  # 16: stdlib, site-packages, a virtualenv, frozen or synthetic code
+FLAG_SELF: int  # 32: the tracer's own code; never recorded (callees attach above it)
+
+#: "monitoring" on 3.12+, "evalframe" on 3.9-3.11.
+DEFAULT_BACKEND: str
+#: Backends usable on this interpreter, e.g. ("evalframe", "profile").
+BACKENDS: Tuple[str, ...]
+
+#: Called once per code object the first time the hooks meet it (never on
+#: the hot path), with tracing suspended on the calling thread.  Must return
+#: (name "module:qualname", file or None, first line, flags).
+Namer = Callable[[CodeType], Tuple[str, Optional[str], int, int]]
+
+def set_namer(namer: Namer) -> None: ...
+
+class Session:
+    """One recording scope.  ``scope`` is "all", "project" (IN: code that is
+    not FLAG_EXTERNAL and whose file is under ``root``) or "prefixes" (IN:
+    modules matching ``include``).  ``include`` prefixes are always IN,
+    ``exclude`` prefixes never recorded.  Sessions nest: every running
+    session sees every event.  Threads whose Python thread state is created
+    while the session runs are traced, as is the thread that starts it."""
+
+    def __init__(
+        self,
+        scope: str = "all",
+        root: Optional[str] = None,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        node_cap: int = 0,
+        backend: Optional[str] = None,
+    ) -> None: ...
+    def start(self) -> None:
+        """Start (or continue) recording; ValueError for an unknown backend,
+        RuntimeError when no sys.monitoring tool id is free."""
+    def stop(self) -> None:
+        """Stop recording; frames still open are closed at this instant."""
+    @property
+    def running(self) -> bool: ...
+    @property
+    def node_count(self) -> int: ...
+    def graph(self) -> "Graph":
+        """A materialised copy of what has been recorded so far."""
+    def clear(self) -> None:
+        """Forget what was recorded (RuntimeError while running)."""
+
+FunctionRow = Tuple[str, Optional[str], int, int, int, int, int, int]
+# (name, file, line, flags, calls, total_ns, self_ns, suspended_ns)
+EdgeRow = Tuple[str, str, int, int]
+# (caller, callee, calls, total_ns)
+NodeRow = Tuple[Optional[str], int, int, int, int, int]
+# (function name or None for the root, parent index or -1, calls, total_ns,
+#  self_ns, suspended_ns); node 0 is the root, parents precede children.
+
+class Graph:
+    """A materialised, canonical call graph (libcallflow's cf_graph)."""
+
+    def __init__(self) -> None: ...
+    @staticmethod
+    def loads(text: str, source: Optional[str] = None) -> "Graph":
+        """Parse callflow/1 JSON; ValueError "source:line:column: what"."""
+    @staticmethod
+    def load(path: str) -> "Graph":
+        """Read a file; ValueError naming the file and place, OSError when
+        it cannot be read."""
+    def dumps(self, times: bool = True, indent: bool = True) -> str: ...
+    def dump(self, path: str, times: bool = True) -> None:
+        """Atomic write (temporary file + rename); OSError naming path."""
+    def functions(self) -> List[FunctionRow]: ...
+    def edges(self) -> List[EdgeRow]: ...
+    def nodes(self) -> List[NodeRow]: ...
+    def meta(self) -> Dict[str, Any]:
+        """total_calls, duration_ns, node_cap, truncated_paths,
+        truncated_calls, python, backend, scope."""
+    def merge(self, other: "Graph") -> None: ...
+    def copy(self) -> "Graph": ...
+    def set_meta(self, python: Optional[str] = None,
+                 backend: Optional[str] = None,
+                 scope: Optional[str] = None,
+                 duration_ns: Optional[int] = None) -> None: ...
