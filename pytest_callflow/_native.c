@@ -82,7 +82,9 @@ static PyObject *Graph_load(PyObject *cls, PyObject *args) {
     const char *path = PyBytes_AS_STRING(path_obj);
     FILE *probe = fopen(path, "rb");
     if (!probe) {
-        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path_obj);
+        PyObject *name = PyUnicode_DecodeFSDefault(path);
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, name ? name : path_obj);
+        Py_XDECREF(name);
         Py_DECREF(path_obj);
         return NULL;
     }
@@ -473,8 +475,20 @@ static PyObject *mod_set_namer(PyObject *mod, PyObject *namer) {
     Py_RETURN_NONE;
 }
 
+static PyObject *mod_set_paused(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    int paused = PyObject_IsTrue(arg);
+    if (paused < 0) return NULL;
+    int was = cf_hooks_pause(paused);
+    if (was < 0) return PyErr_NoMemory();
+    return PyBool_FromLong(was);
+}
+
 static PyMethodDef module_methods[] = {
     {"set_namer", mod_set_namer, METH_O, "Set the code-object namer."},
+    {"set_paused", mod_set_paused, METH_O,
+     "Pause (True) or resume (False) recording of the calling thread's events; "
+     "returns the previous state."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,6 +24,9 @@ BACKENDS: Tuple[str, ...]
 Namer = Callable[[CodeType], Tuple[str, Optional[str], int, int]]
 
 def set_namer(namer: Namer) -> None: ...
+def set_paused(paused: bool) -> bool:
+    """Stop (True) or resume (False) recording the calling thread's events,
+    e.g. while the tracer's own helpers run; returns the previous state."""
 
 class Session:
     """One recording scope.  ``scope`` is "all", "project" (IN: code that is
@@ -43,7 +46,8 @@ class Session:
         backend: Optional[str] = None,
     ) -> None: ...
     def start(self) -> None:
-        """Start (or continue) recording; ValueError for an unknown backend,
+        """Start (or continue) recording; on a running session, start
+        recording the calling thread as well.  ValueError for an unknown backend,
         RuntimeError when no sys.monitoring tool id is free."""
     def stop(self) -> None:
         """Stop recording; frames still open are closed at this instant."""

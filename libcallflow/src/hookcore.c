@@ -219,6 +219,30 @@ static uint64_t thread_watermark(void) {
     return max;
 }
 
+/* start() on a running session from another thread: record that thread
+ * too (e.g. a decorated function entered on a second thread). */
+static int adopt_thread(cf_session *s) {
+    uint64_t id = current_thread_id();
+    for (cf_tstack *t = s->stacks; t; t = t->next)
+        if (t->owner == id) return 0;
+    cf_tstack *t = cf_session_new_tstack(s);
+    if (!t) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    t->owner = id;
+    cf_scope_gen++;
+    return 0;
+}
+
+int cf_hooks_pause(int paused) {
+    cf_thread *th = cf_thread_current();
+    if (!th) return -1;
+    int was = th->busy;
+    th->busy = paused;
+    return was;
+}
+
 int cf_hooks_start(cf_session *s, const char *backend_name) {
     const cf_backend *backend = find_backend(backend_name);
     if (!backend) {
@@ -236,7 +260,7 @@ int cf_hooks_start(cf_session *s, const char *backend_name) {
         return -1;
     }
     for (uint32_t i = 0; i < CF_MAX_SESSIONS; i++)
-        if ((cf_slots_mask & (1u << i)) && cf_slots[i].session == s) return 0;
+        if ((cf_slots_mask & (1u << i)) && cf_slots[i].session == s) return adopt_thread(s);
     uint32_t slot = 0;
     while (slot < CF_MAX_SESSIONS && (cf_slots_mask & (1u << slot))) slot++;
     if (slot == CF_MAX_SESSIONS) {

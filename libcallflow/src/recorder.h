@@ -27,6 +27,9 @@ typedef struct cf_node {
     uint32_t parent;
     uint32_t last_func;  /* one-entry cache of the last child looked up */
     uint32_t last_child;
+    const void *last_code; /* one-entry cache by code object, for the hooks'
+                              fast path (cf_rec_call_cached) */
+    uint32_t last_code_child;
     uint64_t calls;
     int64_t total_ns;
     int64_t self_ns;
@@ -147,10 +150,16 @@ static inline void cf_rec_call(cf_session *s, cf_tstack *t, uint32_t func,
         f->node = top->node == CF_NO_NODE
                       ? CF_NO_NODE
                       : cf_tree_child(s, top->node, func, f->kind);
-        if (f->node != CF_NO_NODE)
+        if (f->node != CF_NO_NODE) {
             s->nodes[f->node].calls++;
-        else
+            if (!key) { /* generators keep the full path: they need a key */
+                cf_node *p = &s->nodes[top->node];
+                p->last_code = code;
+                p->last_code_child = f->node;
+            }
+        } else {
             cf_rec_enter_overflow(s, t, f);
+        }
     } else {
         f->kind = CF_FRAME_TRANSPARENT;
         f->node = top->node;
@@ -158,6 +167,36 @@ static inline void cf_rec_call(cf_session *s, cf_tstack *t, uint32_t func,
         f->ovf = top->ovf;
     }
     t->depth++;
+}
+
+/* The hooks' fast path for a call: when the caller's node last saw this
+ * very code object, the child node (and so the function and its class) is
+ * known without consulting the code record.  A leaf child is only valid
+ * under a recorded in-scope caller.  Returns 0 when the full path is needed. */
+static inline int cf_rec_call_cached(cf_session *s, cf_tstack *t, const void *code,
+                                     int64_t now) {
+    cf_frame *top = &t->frames[t->depth - 1];
+    if (top->node == CF_NO_NODE || t->depth == t->cap) return 0;
+    const cf_node *p = &s->nodes[top->node];
+    if (p->last_code != code) return 0;
+    uint32_t c = p->last_code_child;
+    cf_node *n = &s->nodes[c];
+    uint8_t kind = (n->flags & CF_NODE_LEAF) ? CF_FRAME_LEAF : CF_FRAME_IN;
+    if (kind == CF_FRAME_LEAF && top->kind != CF_FRAME_IN) return 0;
+    cf_frame *f = top + 1;
+    f->code = code;
+    f->key = NULL;
+    f->start = now;
+    f->child = 0;
+    f->node = c;
+    f->rec = t->depth;
+    f->func = n->func;
+    f->ovf = CF_NO_NODE;
+    f->kind = kind;
+    f->outer_func = f->outer_edge = 0;
+    n->calls++;
+    t->depth++;
+    return 1;
 }
 
 /* Account a recorded frame's running time (on return, unwind or yield). */

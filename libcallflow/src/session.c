@@ -95,6 +95,7 @@ static int reset_tree(cf_session *s) {
     root->func = CF_NO_FUNC;
     root->parent = CF_NO_NODE;
     root->last_func = CF_NO_FUNC;
+    root->last_code = NULL;
     s->truncated_paths = s->truncated_calls = 0;
     s->novf = 0;
     s->nsusp = 0;

@@ -34,6 +34,11 @@ const char *const *cf_hooks_backends(void);
 int cf_hooks_start(cf_session *s, const char *backend);
 /* Stop feeding s; closes its open frames.  0, or -1 with an exception. */
 int cf_hooks_stop(cf_session *s);
+/* Stop (paused != 0) or resume delivering the calling thread's events to
+ * sessions, e.g. while the tracer's own Python helpers run.  Returns the
+ * previous state, or -1 when out of memory. */
+int cf_hooks_pause(int paused);
+
 /* The backend currently installed, or NULL. */
 const char *cf_hooks_running_backend(void);
 

@@ -1,0 +1,51 @@
+"""Export a facade ``CallGraph`` to a file, in the original's JSON shape."""
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from .graph import CallGraph
+
+__all__ = ["export_graph", "export_json"]
+
+SUPPORTED_FORMATS = ("json",)
+
+PathArg = Union[str, "os.PathLike[str]"]
+
+
+def check_format(output_path: PathArg, format: str = "auto") -> str:
+    """The export format for ``output_path``; ValueError naming the
+    supported ones when it has another."""
+    if format == "auto":
+        format = Path(output_path).suffix.lower().lstrip(".")
+    if format not in SUPPORTED_FORMATS:
+        raise ValueError(f"Unsupported format: {format or '(none)'}. "
+                         f"Supported formats: {', '.join(SUPPORTED_FORMATS)}")
+    return format
+
+
+def export_json(graph: "CallGraph", output_path: PathArg) -> None:
+    """Write ``graph.to_dict()`` as JSON (atomically; parent directories
+    are created)."""
+    path = Path(output_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(graph.to_dict(), indent=2, ensure_ascii=False)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def export_graph(graph: "CallGraph", output_path: PathArg, format: str = "auto") -> None:
+    """Export by format (``"auto"``: from the file's suffix)."""
+    check_format(output_path, format)
+    export_json(graph, output_path)

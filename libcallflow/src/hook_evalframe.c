@@ -1,0 +1,170 @@
+/* Python 3.9-3.11: the PEP 523 frame-evaluation hook.
+ *
+ * Every Python frame evaluation goes through ef_eval, which records the
+ * start (or a generator's resumption), runs the frame with the evaluator
+ * that was installed before (the default one, or another tool's hook that
+ * we chain to), and records the return, unwind or yield.  The hook never
+ * touches the frame, its result or the exception state, and adds no
+ * recursion-limit accounting of its own.
+ *
+ * Uninstalling while another tool has put its own evaluator on top of ours
+ * would cut that tool's chain, so ours then stays installed, inert (it
+ * only forwards), and is reactivated in place by the next install. */
+#include "hookcore.h"
+
+#if PY_VERSION_HEX < 0x030C0000
+
+#include <frameobject.h>
+#include <stddef.h>
+
+#if PY_VERSION_HEX >= 0x030B0000
+/* The interpreter frame and generator layout are internal on 3.11. */
+#define Py_BUILD_CORE 1
+#include "internal/pycore_frame.h"
+#undef Py_BUILD_CORE
+typedef struct _PyInterpreterFrame ef_frame;
+#else
+typedef PyFrameObject ef_frame;
+#endif
+
+#define EF_GENLIKE_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
+
+static _PyFrameEvalFunction g_next; /* evaluator we chain to; NULL: default */
+static int g_hooked;                /* ef_eval is somewhere in the chain */
+static int g_active;                /* sessions are running: record */
+
+static inline PyObject *eval_next(PyThreadState *ts, ef_frame *f, int throwflag) {
+    _PyFrameEvalFunction next = g_next;
+    return next ? next(ts, f, throwflag) : _PyEval_EvalFrameDefault(ts, f, throwflag);
+}
+
+/* Frame protocol of generators and coroutines, per version.  A generator's
+ * frame lives as long as the generator, so its address identifies it
+ * across resumptions. */
+#if PY_VERSION_HEX >= 0x030B0000
+static inline PyGenObject *frame_gen(ef_frame *f) {
+    return (PyGenObject *)((char *)f - offsetof(PyGenObject, gi_iframe));
+}
+/* Not yet past the RETURN_GENERATOR/RESUME prologue: the first start. */
+static inline int gen_first_start(ef_frame *f) {
+    return _PyInterpreterFrame_LASTI(f) <= f->f_code->_co_firsttraceable;
+}
+static inline int gen_suspended(ef_frame *f) {
+    return frame_gen(f)->gi_frame_state == FRAME_SUSPENDED;
+}
+#else
+static inline int gen_first_start(ef_frame *f) { return f->f_lasti == -1; }
+static inline int gen_suspended(ef_frame *f) {
+#if PY_VERSION_HEX >= 0x030A0000
+    return f->f_state == FRAME_SUSPENDED;
+#else
+    return f->f_stacktop != NULL;
+#endif
+}
+#endif
+
+/* Would the evaluator refuse to start the frame (RecursionError at its
+ * entry, before it runs anything)?  Such a frame is not a call: profile
+ * functions and sys.monitoring never see it.  Read-only mirror of the
+ * checks of _Py_EnterRecursiveCall / _Py_CheckRecursiveCall. */
+static inline int frame_would_overflow(PyThreadState *ts) {
+#if PY_VERSION_HEX >= 0x030B0000
+    return ts->recursion_remaining <= 0 && !ts->recursion_headroom &&
+           ts->recursion_limit - ts->recursion_remaining + 1 >= Py_GetRecursionLimit();
+#elif PY_VERSION_HEX >= 0x030A0000
+    return ts->recursion_depth >= Py_GetRecursionLimit() && !ts->recursion_headroom;
+#else
+    return ts->recursion_depth >= Py_GetRecursionLimit() && !ts->overflowed &&
+           !ts->recursion_critical;
+#endif
+}
+
+static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
+    if (CF_UNLIKELY(!g_active)) return eval_next(ts, f, throwflag);
+    cf_thread *th = cf_thread_current();
+    if (CF_UNLIKELY(!th || th->busy)) return eval_next(ts, f, throwflag);
+    PyCodeObject *code = f->f_code;
+    int genlike = (code->co_flags & EF_GENLIKE_FLAGS) != 0;
+    int resumed = 0;
+    if (CF_UNLIKELY(genlike)) {
+#if PY_VERSION_HEX >= 0x030B0000
+        /* 3.11 runs a generator function's call as a thread-owned frame
+         * that only builds the generator (RETURN_GENERATOR): not a call. */
+        if (f->owner != FRAME_OWNED_BY_GENERATOR) return eval_next(ts, f, throwflag);
+#endif
+        if (!gen_first_start(f))
+            resumed = 1;
+        else if (throwflag && PyErr_ExceptionMatches(PyExc_GeneratorExit))
+            /* Closing (or collecting) a generator that never started: no
+             * call, as with sys.monitoring on 3.12+. */
+            return eval_next(ts, f, throwflag);
+    }
+    cf_coderec *rec = cf_coderec_get(code, th);
+    if (CF_UNLIKELY(!rec)) return eval_next(ts, f, throwflag);
+    uint32_t want = th->mask & (rec->in_mask | rec->out_mask);
+    if (!want || CF_UNLIKELY(frame_would_overflow(ts))) return eval_next(ts, f, throwflag);
+
+    /* The frame may drop its own reference to the code (3.11 clears it
+     * before returning here); ours keeps code and its record alive. */
+    Py_INCREF(code);
+    void *key = genlike ? (void *)f : NULL;
+    int64_t now = cf_now();
+    CF_FOR_EACH_SLOT(want, slot) {
+        cf_session *s = cf_slots[slot].session;
+        cf_tstack *t = th->stacks[slot];
+        if (resumed)
+            cf_rec_resume(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
+        else
+            cf_rec_call(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
+    }
+
+    PyObject *res = eval_next(ts, f, throwflag);
+
+    now = cf_now();
+    int suspended = genlike && gen_suspended(f);
+    /* Sessions may have stopped or started while the frame ran: only those
+     * that saw the start and still record this thread see the end. */
+    th = cf_thread_current();
+    if (CF_LIKELY(th)) {
+        if (CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
+        want &= th->mask & (rec->in_mask | rec->out_mask);
+        CF_FOR_EACH_SLOT(want, slot) {
+            cf_session *s = cf_slots[slot].session;
+            cf_tstack *t = th->stacks[slot];
+            if (suspended)
+                cf_rec_yield(s, t, code, now);
+            else
+                cf_rec_return(s, t, code, now);
+        }
+    }
+    Py_DECREF(code);
+    return res;
+}
+
+static int ef_install(void) {
+    if (!g_hooked) {
+        PyInterpreterState *interp = PyInterpreterState_Get();
+        _PyFrameEvalFunction cur = _PyInterpreterState_GetEvalFrameFunc(interp);
+        g_next = cur == _PyEval_EvalFrameDefault ? NULL : cur;
+        _PyInterpreterState_SetEvalFrameFunc(interp, ef_eval);
+        g_hooked = 1;
+    }
+    g_active = 1;
+    return 0;
+}
+
+static int ef_uninstall(void) {
+    g_active = 0;
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    if (g_hooked && _PyInterpreterState_GetEvalFrameFunc(interp) == ef_eval) {
+        _PyInterpreterState_SetEvalFrameFunc(
+            interp, g_next ? g_next : _PyEval_EvalFrameDefault);
+        g_hooked = 0;
+        g_next = NULL;
+    }
+    return 0;
+}
+
+const cf_backend cf_backend_evalframe = {"evalframe", ef_install, ef_uninstall, NULL};
+
+#endif
