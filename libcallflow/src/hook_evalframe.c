@@ -79,35 +79,46 @@ static inline int frame_would_overflow(PyThreadState *ts) {
 #endif
 }
 
-static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
-    if (CF_UNLIKELY(!g_active)) return eval_next(ts, f, throwflag);
-    cf_thread *th = cf_thread_current();
-    if (CF_UNLIKELY(!th || th->busy)) return eval_next(ts, f, throwflag);
-    PyCodeObject *code = f->f_code;
-    int genlike = (code->co_flags & EF_GENLIKE_FLAGS) != 0;
-    int resumed = 0;
-    if (CF_UNLIKELY(genlike)) {
-#if PY_VERSION_HEX >= 0x030B0000
-        /* 3.11 runs a generator function's call as a thread-owned frame
-         * that only builds the generator (RETURN_GENERATOR): not a call. */
-        if (f->owner != FRAME_OWNED_BY_GENERATOR) return eval_next(ts, f, throwflag);
-#endif
-        if (!gen_first_start(f))
-            resumed = 1;
-        else if (throwflag && PyErr_ExceptionMatches(PyExc_GeneratorExit))
-            /* Closing (or collecting) a generator that never started: no
-             * call, as with sys.monitoring on 3.12+. */
-            return eval_next(ts, f, throwflag);
+/* Record the end of a frame in the sessions that saw it start (`want`) and
+ * still record this thread: sessions may stop or start while it runs. */
+static inline void record_end(cf_thread *th, cf_coderec *rec, PyCodeObject *code,
+                              uint32_t want, int suspended, int64_t now) {
+    if (CF_UNLIKELY(th->gen != cf_scope_gen)) cf_thread_sync();
+    if (CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
+    want &= th->mask & (rec->in_mask | rec->out_mask);
+    CF_FOR_EACH_SLOT(want, slot) {
+        cf_session *s = cf_slots[slot].session;
+        cf_tstack *t = th->stacks[slot];
+        if (suspended)
+            cf_rec_yield(s, t, code, now);
+        else
+            cf_rec_return(s, t, code, now);
     }
+}
+
+/* Generators, coroutines, async generators: a start or a resumption, and
+ * a yield or an end.  Kept out of ef_eval so the plain-call path stays
+ * small. */
+static __attribute__((noinline)) PyObject *eval_genlike(PyThreadState *ts, ef_frame *f,
+                                                        int throwflag, cf_thread *th,
+                                                        PyCodeObject *code) {
+#if PY_VERSION_HEX >= 0x030B0000
+    /* 3.11 runs a generator function's call as a thread-owned frame that
+     * only builds the generator (RETURN_GENERATOR): not a call. */
+    if (f->owner != FRAME_OWNED_BY_GENERATOR) return eval_next(ts, f, throwflag);
+#endif
+    int resumed = !gen_first_start(f);
+    /* Closing (or collecting) a generator that never started: no call, as
+     * with sys.monitoring on 3.12+. */
+    if (!resumed && throwflag && PyErr_ExceptionMatches(PyExc_GeneratorExit))
+        return eval_next(ts, f, throwflag);
     cf_coderec *rec = cf_coderec_get(code, th);
     if (CF_UNLIKELY(!rec)) return eval_next(ts, f, throwflag);
     uint32_t want = th->mask & (rec->in_mask | rec->out_mask);
     if (!want || CF_UNLIKELY(frame_would_overflow(ts))) return eval_next(ts, f, throwflag);
 
-    /* The frame may drop its own reference to the code (3.11 clears it
-     * before returning here); ours keeps code and its record alive. */
-    Py_INCREF(code);
-    void *key = genlike ? (void *)f : NULL;
+    Py_INCREF(code); /* the frame drops its own before returning (3.11) */
+    void *key = f;   /* lives inside (3.11) or with the generator */
     int64_t now = cf_now();
     CF_FOR_EACH_SLOT(want, slot) {
         cf_session *s = cf_slots[slot].session;
@@ -117,26 +128,36 @@ static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
         else
             cf_rec_call(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
     }
-
     PyObject *res = eval_next(ts, f, throwflag);
-
     now = cf_now();
-    int suspended = genlike && gen_suspended(f);
-    /* Sessions may have stopped or started while the frame ran: only those
-     * that saw the start and still record this thread see the end. */
-    th = cf_thread_current();
-    if (CF_LIKELY(th)) {
-        if (CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
-        want &= th->mask & (rec->in_mask | rec->out_mask);
-        CF_FOR_EACH_SLOT(want, slot) {
-            cf_session *s = cf_slots[slot].session;
-            cf_tstack *t = th->stacks[slot];
-            if (suspended)
-                cf_rec_yield(s, t, code, now);
-            else
-                cf_rec_return(s, t, code, now);
-        }
+    record_end(th, rec, code, want, gen_suspended(f), now);
+    Py_DECREF(code);
+    return res;
+}
+
+static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
+    if (CF_UNLIKELY(!g_active)) return eval_next(ts, f, throwflag);
+    cf_thread *th = cf_thread_current();
+    if (CF_UNLIKELY(!th || th->busy)) return eval_next(ts, f, throwflag);
+    PyCodeObject *code = f->f_code;
+    if (CF_UNLIKELY(code->co_flags & EF_GENLIKE_FLAGS))
+        return eval_genlike(ts, f, throwflag, th, code);
+    cf_coderec *rec = cf_coderec_get(code, th);
+    if (CF_UNLIKELY(!rec)) return eval_next(ts, f, throwflag);
+    uint32_t want = th->mask & (rec->in_mask | rec->out_mask);
+    if (!want || CF_UNLIKELY(frame_would_overflow(ts))) return eval_next(ts, f, throwflag);
+
+    /* The frame may drop its own reference to the code (3.11 clears it
+     * before returning here); ours keeps code and its record alive. */
+    Py_INCREF(code);
+    int64_t now = cf_now();
+    CF_FOR_EACH_SLOT(want, slot) {
+        cf_rec_call(cf_slots[slot].session, th->stacks[slot], rec->func,
+                    cf_class_in_slot(rec, slot), code, NULL, now);
     }
+    PyObject *res = eval_next(ts, f, throwflag);
+    now = cf_now();
+    record_end(th, rec, code, want, 0, now);
     Py_DECREF(code);
     return res;
 }

@@ -140,21 +140,22 @@ cf_graph *cf_session_graph(const cf_session *s, int64_t now) {
     b.g->truncated_calls = s->truncated_calls;
     b.g->duration_ns = s->duration_ns + (s->running ? now - s->began : 0);
     /* Everything above is in clock ticks; the graph holds nanoseconds. */
+    double k = cf_clock_ns_per_tick();
     for (size_t i = 0; i < b.g->nfuncs; i++) {
         cf_gfunc *f = &b.g->funcs[i];
-        f->total_ns = cf_ticks_to_ns(f->total_ns);
-        f->self_ns = cf_ticks_to_ns(f->self_ns);
-        f->suspended_ns = cf_ticks_to_ns(f->suspended_ns);
+        f->total_ns = cf_ticks_to_ns(f->total_ns, k);
+        f->self_ns = cf_ticks_to_ns(f->self_ns, k);
+        f->suspended_ns = cf_ticks_to_ns(f->suspended_ns, k);
     }
     for (size_t i = 0; i < b.g->nedges; i++)
-        b.g->edges[i].total_ns = cf_ticks_to_ns(b.g->edges[i].total_ns);
+        b.g->edges[i].total_ns = cf_ticks_to_ns(b.g->edges[i].total_ns, k);
     for (size_t i = 0; i < b.g->nnodes; i++) {
         cf_gnode *nd = &b.g->nodes[i];
-        nd->total_ns = cf_ticks_to_ns(nd->total_ns);
-        nd->self_ns = cf_ticks_to_ns(nd->self_ns);
-        nd->suspended_ns = cf_ticks_to_ns(nd->suspended_ns);
+        nd->total_ns = cf_ticks_to_ns(nd->total_ns, k);
+        nd->self_ns = cf_ticks_to_ns(nd->self_ns, k);
+        nd->suspended_ns = cf_ticks_to_ns(nd->suspended_ns, k);
     }
-    b.g->duration_ns = cf_ticks_to_ns(b.g->duration_ns);
+    b.g->duration_ns = cf_ticks_to_ns(b.g->duration_ns, k);
     cf_graph_update_totals(b.g);
     if (cf_graph_canonicalize(b.g) < 0) goto fail;
     free(first);

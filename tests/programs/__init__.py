@@ -1,0 +1,1 @@
+"""Small programs with known call counts, traced by the API tests."""

@@ -1,0 +1,175 @@
+"""Exact call counts on programs whose counts are known."""
+
+import sys
+import traceback
+
+import pytest
+
+from cfutil import counts, edge_counts, names, qn
+from programs import errors, recursion, workers
+from pytest_callflow import trace_scope
+
+FIB = qn(recursion.fib)
+
+
+def test_fib_20_counts_every_call_and_edge() -> None:
+    with trace_scope() as g:
+        result = recursion.fib(20)
+    assert result == 6765
+    assert g.calls(FIB) == 21891
+    assert g.edge_calls(FIB, FIB) == 21890
+    assert g.function(FIB).calls == 21891
+
+
+def test_graph_holds_only_what_the_block_called() -> None:
+    # Neither the tracer's own frames nor contextlib's appear.
+    with trace_scope() as g:
+        recursion.fib(10)
+    assert names(g) == {FIB}
+    assert g.total_calls == 177
+
+
+def test_total_calls_is_the_sum_over_functions() -> None:
+    with trace_scope() as g:
+        recursion.fib(12)
+        recursion.is_even(7)
+    assert g.total_calls == sum(f.calls for f in g.functions())
+    assert g.total_calls == 465 + 4 + 4
+
+
+def test_absent_names_count_zero() -> None:
+    with trace_scope() as g:
+        recursion.fib(3)
+    assert g.calls("no.such.module:nothing") == 0
+    assert g.edge_calls(FIB, "no.such.module:nothing") == 0
+    assert g.edge_calls("no.such.module:nothing", FIB) == 0
+
+
+def test_mutual_recursion_counts_both_functions_and_edges() -> None:
+    even, odd = qn(recursion.is_even), qn(recursion.is_odd)
+    with trace_scope() as g:
+        assert recursion.is_even(10) is True
+        assert recursion.is_odd(7) is True
+    # is_even(10): is_even at 10,8,..,0 (6), is_odd at 9,..,1 (5).
+    # is_odd(7): is_odd at 7,5,3,1 (4), is_even at 6,4,2,0 (4).
+    assert g.calls(even) == 10
+    assert g.calls(odd) == 9
+    assert g.edge_calls(even, odd) == 5 + 3
+    assert g.edge_calls(odd, even) == 5 + 4
+    assert g.edge_calls(even, even) == 0
+    assert g.edge_calls(odd, odd) == 0
+
+
+def test_exception_through_three_frames() -> None:
+    exc = errors.Boom("boom")
+    with trace_scope() as g:
+        with pytest.raises(errors.Boom) as info:
+            errors.level1(exc)
+    assert info.value is exc
+    frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert frames[-3:] == ["level1", "level2", "level3"]
+    for fn in (errors.level1, errors.level2, errors.level3):
+        assert g.calls(qn(fn)) == 1
+    assert g.edge_calls(qn(errors.level1), qn(errors.level2)) == 1
+    assert g.edge_calls(qn(errors.level2), qn(errors.level3)) == 1
+
+
+def test_traceback_is_the_same_with_and_without_tracing() -> None:
+    def run() -> traceback.StackSummary:
+        try:
+            errors.level1(errors.Boom("x"))
+        except errors.Boom as e:
+            return traceback.extract_tb(e.__traceback__)
+        raise AssertionError("no exception")
+
+    plain = run()
+    with trace_scope():
+        traced = run()
+    key = [(f.filename, f.lineno, f.name) for f in plain]
+    assert [(f.filename, f.lineno, f.name) for f in traced] == key
+
+
+def test_finally_and_caught_exceptions_count_once_per_call() -> None:
+    log: list = []
+    with trace_scope() as g:
+        with pytest.raises(errors.Boom):
+            errors.with_finally(errors.Boom(), log)
+        assert errors.swallow(100) == 100
+    assert log == ["cleanup"]
+    assert g.calls(qn(errors.with_finally)) == 1
+    assert g.calls(qn(errors.cleanup)) == 1
+    assert g.calls(qn(errors.level1)) == 1
+    assert g.calls(qn(errors.level3)) == 101
+    assert g.edge_calls(qn(errors.swallow), qn(errors.level3)) == 100
+    # The graph goes on counting correctly after the unwinds.
+    with trace_scope() as g2:
+        recursion.fib(5)
+    assert counts(g2) == {FIB: 15}
+
+
+def test_recursion_5000_deep(recursion_limit) -> None:
+    recursion_limit(sys.getrecursionlimit() + 5200)
+    with trace_scope() as g:
+        assert recursion.countdown(5000) == 5000
+    name = qn(recursion.countdown)
+    assert g.calls(name) == 5001
+    assert g.edge_calls(name, name) == 5000
+
+
+def test_recursion_error_depth_is_unchanged_by_tracing(recursion_limit) -> None:
+    recursion_limit(2000)
+    plain = recursion.max_depth()
+    with trace_scope() as g:
+        traced = recursion.max_depth()
+    again = recursion.max_depth()
+    assert plain == again  # the measure itself is stable
+    assert traced == plain
+    assert plain > 1500
+    # Every frame whose body ran is counted; the frame refused by the
+    # limit may or may not be.
+    assert g.calls(qn(recursion.probe)) in (traced, traced + 1)
+    assert g.calls(qn(recursion.max_depth)) == 1
+
+
+def test_threads_started_inside_the_scope_are_counted() -> None:
+    with trace_scope() as g:
+        results = workers.run_threads(4, 2000)
+    expected = sum(2 * i for i in range(2000))
+    assert results == [expected] * 4
+    assert g.calls(qn(workers.work)) == 4
+    assert g.calls(qn(workers.leaf)) == 4 * 2000
+    assert g.edge_calls(qn(workers.work), qn(workers.leaf)) == 4 * 2000
+    assert g.calls(qn(workers.run_threads)) == 1
+
+
+def test_threads_running_before_the_scope_are_not_traced() -> None:
+    # The binding traces the thread that opens a scope and threads created
+    # while it runs; a thread that already existed is not part of it.
+    import threading
+
+    go, done = threading.Event(), threading.Event()
+
+    def background() -> None:
+        go.wait(10)
+        workers.work(50)
+        done.set()
+
+    t = threading.Thread(target=background)
+    t.start()
+    try:
+        with trace_scope() as g:
+            go.set()
+            assert done.wait(10)
+            workers.work(3)
+    finally:
+        go.set()
+        t.join()
+    assert g.calls(qn(workers.work)) == 1
+    assert g.calls(qn(workers.leaf)) == 3
+
+
+def test_edges_iterate_with_counts() -> None:
+    with trace_scope() as g:
+        recursion.is_even(4)
+    even, odd = qn(recursion.is_even), qn(recursion.is_odd)
+    assert edge_counts(g) == {(even, odd): 2, (odd, even): 2}
