@@ -93,6 +93,7 @@ check-sanitize: $(BUILD)/venv-test-3.12/.ready
 dev: $(foreach v,3.11 3.12,dev-$(v))
 dev-%: deps
 	@py=$(call find_python,$*); [ -x .venv-$*/bin/python ] || $$py -m venv .venv-$*
+	.venv-$*/bin/python -m pip install $(PIPQ) --upgrade pip
 	.venv-$*/bin/python -m pip install $(PIPQ) $(BUILD_REQS) $(TEST_REQS)
 	PATH=$(CURDIR)/.venv-$*/bin:$$PATH .venv-$*/bin/python -m pip install $(PIPQ) --no-build-isolation -Cbuild-dir=$(BUILD)/dev-$* -e .
 

@@ -5,16 +5,24 @@
  * that was installed before (the default one, or another tool's hook that
  * we chain to), and records the return, unwind or yield.  The hook never
  * touches the frame, its result or the exception state, and adds no
- * recursion-limit accounting of its own.
+ * recursion-limit accounting of its own (but see the C stack below).
  *
  * Uninstalling while another tool has put its own evaluator on top of ours
  * would cut that tool's chain, so ours then stays installed, inert (it
- * only forwards), and is reactivated in place by the next install. */
+ * only forwards), and is reactivated in place by the next install.
+ *
+ * With any PEP 523 hook every Python call recurses on the C stack (3.11
+ * otherwise runs Python-to-Python calls without it), so deep recursion that
+ * runs untraced could overflow it.  Near the end of the C stack the hook
+ * refuses the frame with RecursionError, as the interpreter does at its
+ * recursion limit, instead of letting the process crash. */
+#define _GNU_SOURCE 1 /* pthread_getattr_np; pyconfig.h defines it alike */
 #include "hookcore.h"
 
 #if PY_VERSION_HEX < 0x030C0000
 
 #include <frameobject.h>
+#include <pthread.h>
 #include <stddef.h>
 
 #if PY_VERSION_HEX >= 0x030B0000
@@ -62,6 +70,45 @@ static inline int gen_suspended(ef_frame *f) {
 #endif
 }
 #endif
+
+/* The low end of this thread's C stack and the room kept above it for the
+ * frame itself and the C code it calls; margin 0: not known yet. */
+typedef struct ef_stack {
+    uintptr_t lo;
+    uintptr_t margin;
+} ef_stack;
+static _Thread_local ef_stack t_stack __attribute__((tls_model("initial-exec")));
+
+#define EF_STACK_MARGIN ((uintptr_t)256 * 1024) /* a quarter of small stacks */
+
+static __attribute__((noinline)) void stack_init(void) {
+    t_stack.lo = 0;
+    t_stack.margin = 1; /* unknown: lo 0 and margin 1 never refuse */
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+    void *lo = NULL;
+    size_t size = 0;
+    if (pthread_attr_getstack(&attr, &lo, &size) == 0 && lo && size >= 4) {
+        t_stack.lo = (uintptr_t)lo;
+        t_stack.margin = size / 4 < EF_STACK_MARGIN ? size / 4 : EF_STACK_MARGIN;
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/* Within the margin above the stack's low end.  A frame running on some
+ * other stack (a coroutine library's own, below lo) wraps around to a
+ * large distance and is never refused. */
+static inline int c_stack_exhausted(void) {
+    if (CF_UNLIKELY(!t_stack.margin)) stack_init();
+    return CF_UNLIKELY((uintptr_t)__builtin_frame_address(0) - t_stack.lo < t_stack.margin);
+}
+
+static __attribute__((noinline, cold)) PyObject *refuse_frame(void) {
+    PyErr_SetString(PyExc_RecursionError,
+                    "maximum recursion depth exceeded (C stack nearly full; "
+                    "the callflow frame hook runs every Python call on it)");
+    return NULL;
+}
 
 /* Would the evaluator refuse to start the frame (RecursionError at its
  * entry, before it runs anything)?  Such a frame is not a call: profile
@@ -136,6 +183,7 @@ static __attribute__((noinline)) PyObject *eval_genlike(PyThreadState *ts, ef_fr
 }
 
 static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
+    if (c_stack_exhausted()) return refuse_frame();
     if (CF_UNLIKELY(!g_active)) return eval_next(ts, f, throwflag);
     cf_thread *th = cf_thread_current();
     if (CF_UNLIKELY(!th || th->busy)) return eval_next(ts, f, throwflag);

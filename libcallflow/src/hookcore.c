@@ -109,8 +109,15 @@ static uint32_t name_code(PyCodeObject *code, uint32_t *flags_out) {
         Py_DECREF(res);
         return id;
     }
-    if (PyErr_Occurred()) PyErr_WriteUnraisable((PyObject *)code);
     Py_XDECREF(res);
+    /* Near the recursion limit the namer itself cannot run: name nothing
+     * now (the event is dropped, the frame runs untraced) and try again the
+     * next time this code is met, rather than caching a fallback name. */
+    if (PyErr_ExceptionMatches(PyExc_RecursionError) || PyErr_ExceptionMatches(PyExc_MemoryError)) {
+        PyErr_Clear();
+        return CF_NO_FUNC;
+    }
+    if (PyErr_Occurred()) PyErr_WriteUnraisable((PyObject *)code);
     const char *co_name = PyUnicode_AsUTF8(code->co_name);
     if (!co_name) {
         PyErr_Clear();
