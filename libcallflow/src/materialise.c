@@ -45,6 +45,7 @@ static uint32_t graph_edge(builder *b, uint32_t caller, uint32_t callee) {
 
 cf_graph *cf_session_graph(const cf_session *s, int64_t now) {
     builder b = {0};
+    cf_graph *done = NULL;
     uint32_t n = s->nnodes;
     uint32_t *first = NULL, *next = NULL, *stack = NULL, *fact = NULL,
              *eact = NULL, *nedge = NULL;
@@ -59,17 +60,17 @@ cf_graph *cf_session_graph(const cf_session *s, int64_t now) {
     entered = calloc(n, 1);
     if (!b.g || !b.gfunc || !first || !next || !stack || !nedge || !entered ||
         cf_map_init(&b.edge_index, 256) < 0)
-        goto fail;
+        goto cleanup;
     for (uint32_t i = 0; i < b.ngfunc; i++) b.gfunc[i] = CF_NO_FUNC;
 
     /* Nodes, in creation order (parents precede children). */
     for (uint32_t i = 0; i < n; i++) {
         const cf_node *nd = &s->nodes[i];
         uint32_t gf = i == 0 ? CF_NO_FUNC : graph_func(&b, s, nd->func);
-        if (i != 0 && gf == CF_NO_FUNC) goto fail;
+        if (i != 0 && gf == CF_NO_FUNC) goto cleanup;
         if (cf_graph_add_node(b.g, gf, nd->parent, nd->calls, nd->total_ns,
                               nd->self_ns, nd->suspended_ns) == UINT32_MAX)
-            goto fail;
+            goto cleanup;
         first[i] = CF_NO_NODE;
         nedge[i] = UINT32_MAX;
     }
@@ -83,11 +84,11 @@ cf_graph *cf_session_graph(const cf_session *s, int64_t now) {
         uint32_t p = s->nodes[i].parent;
         if (p == 0) continue;
         nedge[i] = graph_edge(&b, b.g->nodes[p].func, b.g->nodes[i].func);
-        if (nedge[i] == UINT32_MAX) goto fail;
+        if (nedge[i] == UINT32_MAX) goto cleanup;
     }
     fact = calloc(b.g->nfuncs + 1, sizeof(uint32_t));
     eact = calloc(b.g->nedges + 1, sizeof(uint32_t));
-    if (!fact || !eact) goto fail;
+    if (!fact || !eact) goto cleanup;
 
     /* Depth-first walk keeping, per function and per edge, how many
      * ancestors on the current path are that function / that edge. */
@@ -120,7 +121,7 @@ cf_graph *cf_session_graph(const cf_session *s, int64_t now) {
     for (uint32_t i = 0; i < s->novf; i++) {
         const cf_ovf *o = &s->ovf[i];
         uint32_t callee = graph_func(&b, s, o->callee);
-        if (callee == CF_NO_FUNC) goto fail;
+        if (callee == CF_NO_FUNC) goto cleanup;
         cf_gfunc *fn = &b.g->funcs[callee];
         fn->calls += o->calls;
         fn->self_ns += o->self_ns;
@@ -128,9 +129,9 @@ cf_graph *cf_session_graph(const cf_session *s, int64_t now) {
         fn->total_ns += o->func_total_ns;
         if (o->caller == CF_NO_FUNC) continue;
         uint32_t caller = graph_func(&b, s, o->caller);
-        if (caller == CF_NO_FUNC) goto fail;
+        if (caller == CF_NO_FUNC) goto cleanup;
         uint32_t e = graph_edge(&b, caller, callee);
-        if (e == UINT32_MAX) goto fail;
+        if (e == UINT32_MAX) goto cleanup;
         b.g->edges[e].calls += o->calls;
         b.g->edges[e].total_ns += o->edge_total_ns;
     }
@@ -157,18 +158,10 @@ cf_graph *cf_session_graph(const cf_session *s, int64_t now) {
     }
     b.g->duration_ns = cf_ticks_to_ns(b.g->duration_ns, k);
     cf_graph_update_totals(b.g);
-    if (cf_graph_canonicalize(b.g) < 0) goto fail;
-    free(first);
-    free(next);
-    free(stack);
-    free(nedge);
-    free(entered);
-    free(fact);
-    free(eact);
-    free(b.gfunc);
-    cf_map_destroy(&b.edge_index);
-    return b.g;
-fail:
+    if (cf_graph_canonicalize(b.g) < 0) goto cleanup;
+    done = b.g;
+    b.g = NULL;
+cleanup:
     free(first);
     free(next);
     free(stack);
@@ -178,6 +171,6 @@ fail:
     free(eact);
     free(b.gfunc);
     if (b.edge_index.slots) cf_map_destroy(&b.edge_index);
-    cf_graph_free(b.g);
-    return NULL;
+    cf_graph_free(b.g); /* NULL on success */
+    return done;
 }

@@ -127,21 +127,30 @@ static inline uint32_t cf_tree_child(cf_session *s, uint32_t parent,
     return c;
 }
 
-/* Push a frame.  cls is the function's enum cf_class under this session. */
-static inline void cf_rec_call(cf_session *s, cf_tstack *t, uint32_t func,
-                               int cls, const void *code, void *key,
-                               int64_t now) {
+/* The next free frame with its common fields set, or NULL when the stack
+ * cannot grow (the event is dropped and counted). */
+static inline cf_frame *cf_rec_push_frame(cf_session *s, cf_tstack *t, uint32_t func,
+                                          const void *code, void *key, int64_t now) {
     if (t->depth == t->cap && cf_rec_grow_stack(t) < 0) {
         s->lost_events++;
-        return;
+        return NULL;
     }
-    cf_frame *top = &t->frames[t->depth - 1];
     cf_frame *f = &t->frames[t->depth];
     f->code = code;
     f->key = key;
     f->start = now;
     f->child = 0;
     f->func = func;
+    return f;
+}
+
+/* Push a frame.  cls is the function's enum cf_class under this session. */
+static inline void cf_rec_call(cf_session *s, cf_tstack *t, uint32_t func,
+                               int cls, const void *code, void *key,
+                               int64_t now) {
+    cf_frame *f = cf_rec_push_frame(s, t, func, code, key, now);
+    if (!f) return;
+    cf_frame *top = f - 1;
     if (cls == CF_CLASS_IN || (cls == CF_CLASS_OUT && top->kind == CF_FRAME_IN)) {
         f->kind = cls == CF_CLASS_IN ? CF_FRAME_IN : CF_FRAME_LEAF;
         f->rec = t->depth;
@@ -258,17 +267,9 @@ static inline void cf_rec_resume(cf_session *s, cf_tstack *t, uint32_t func,
         cf_rec_call(s, t, func, cls, code, key, now);
         return;
     }
-    if (t->depth == t->cap && cf_rec_grow_stack(t) < 0) {
-        s->lost_events++;
-        return;
-    }
-    cf_frame *top = &t->frames[t->depth - 1];
-    cf_frame *f = &t->frames[t->depth];
-    f->code = code;
-    f->key = key;
-    f->start = now;
-    f->child = 0;
-    f->func = func;
+    cf_frame *f = cf_rec_push_frame(s, t, func, code, key, now);
+    if (!f) return;
+    cf_frame *top = f - 1;
     f->kind = sp.kind;
     if (sp.kind == CF_FRAME_TRANSPARENT) {
         f->node = top->node;

@@ -51,7 +51,6 @@ static int any_matches(char *const *prefixes, const char *name) {
 
 int cf_scope_classify(const cf_scope *sc, const char *name, const char *file,
                       uint32_t flags) {
-    (void)CF_FUNC_BUILTIN;
     if (any_matches(sc->exclude, name)) return CF_CLASS_SKIP;
     if (any_matches(sc->include, name)) return CF_CLASS_IN;
     switch (sc->mode) {
