@@ -66,7 +66,8 @@ static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyOb
     (void)kw;
     int64_t now = cf_now();
     cf_thread *th = cf_thread_current();
-    if (CF_LIKELY(th && !th->busy && PyVectorcall_NARGS(nf) >= 1)) {
+    /* A busy thread has an empty mask (see cf_thread_set_busy). */
+    if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
         /* Fast path: every recording session knows this call from the
          * caller's node cache. */
         uint32_t mask = th->mask, done = 0;
@@ -101,7 +102,7 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
     int64_t now = cf_now();
     if (CF_UNLIKELY(nargs < 1)) Py_RETURN_NONE;
     cf_thread *th = cf_thread_current();
-    if (CF_UNLIKELY(!th || th->busy)) Py_RETURN_NONE;
+    if (CF_UNLIKELY(!th)) Py_RETURN_NONE;
     PyCodeObject *code = (PyCodeObject *)args[0];
     cf_coderec *rec = NULL;
     uint32_t wanted_here = 0;
@@ -119,7 +120,7 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
         wanted_here = 1;
         cf_rec_return(s, t, code, now);
     }
-    if (!wanted_here && can_disable) {
+    if (!wanted_here && can_disable && !th->busy) {
         if (!rec && !(rec = cf_coderec_get(code, th))) Py_RETURN_NONE;
         if (!(cf_slots_mask & (rec->in_mask | rec->out_mask))) {
             g_disabled_any = 1;

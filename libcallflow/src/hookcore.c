@@ -20,6 +20,11 @@ static pthread_once_t g_thread_key_once = PTHREAD_ONCE_INIT;
 
 /* ------------------------------------------------------------ threads */
 
+/* A new generation; 0 is never one (a thread's gen 0 forces a resync). */
+static void bump_scope_gen(void) {
+    if (++cf_scope_gen == 0) cf_scope_gen = 1;
+}
+
 static void thread_free(void *p) { PyMem_RawFree(p); }
 static void thread_key_init(void) { pthread_key_create(&g_thread_key, thread_free); }
 
@@ -58,6 +63,7 @@ cf_thread *cf_thread_sync(void) {
             th->mask |= 1u << slot;
         }
     }
+    if (th->busy) th->mask = 0;
     th->gen = cf_scope_gen;
     return th;
 }
@@ -134,11 +140,11 @@ cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th) {
      * any exception the traced program has in flight. */
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-    int was_busy = th->busy;
-    th->busy = 1;
+    int was_busy = cf_thread_set_busy(th, 1);
     uint32_t flags = 0;
     uint32_t id = name_code(code, &flags);
-    th->busy = was_busy;
+    cf_thread_set_busy(th, was_busy);
+    if (!was_busy) cf_thread_sync(); /* the mask back now: the caller goes on with th */
     cf_coderec *rec = NULL;
     /* The namer may have let another thread record this code meanwhile. */
     void *existing = NULL;
@@ -238,16 +244,14 @@ static int adopt_thread(cf_session *s) {
         return -1;
     }
     t->owner = id;
-    cf_scope_gen++;
+    bump_scope_gen();
     return 0;
 }
 
 int cf_hooks_pause(int paused) {
     cf_thread *th = cf_thread_current();
     if (!th) return -1;
-    int was = th->busy;
-    th->busy = paused;
-    return was;
+    return cf_thread_set_busy(th, paused);
 }
 
 int cf_hooks_start(cf_session *s, const char *backend_name) {
@@ -284,7 +288,7 @@ int cf_hooks_start(cf_session *s, const char *backend_name) {
     cf_slots[slot].opener = current_thread_id();
     cf_slots[slot].watermark = thread_watermark();
     cf_slots_mask |= 1u << slot;
-    cf_scope_gen++;
+    bump_scope_gen();
     if (g_backend->scope_changed) g_backend->scope_changed();
     cf_session_begin(s, cf_now());
     return 0;
@@ -296,7 +300,7 @@ int cf_hooks_stop(cf_session *s) {
         if (!(cf_slots_mask & (1u << slot)) || cf_slots[slot].session != s) continue;
         cf_slots_mask &= ~(1u << slot);
         cf_slots[slot].session = NULL;
-        cf_scope_gen++;
+        bump_scope_gen();
         cf_session_end(s, now);
         if (!cf_slots_mask && g_backend) {
             const cf_backend *b = g_backend;

@@ -42,7 +42,8 @@ extern CF_HIDDEN uint32_t cf_scope_gen;  /* bumped whenever cf_slots changes */
 typedef struct cf_thread {
     uint32_t gen;  /* cf_scope_gen when mask/stacks were computed */
     uint32_t mask; /* running slots that record this thread */
-    int busy;      /* inside the namer: events are ignored */
+    int busy;      /* inside the namer or paused: events are ignored, and
+                      mask is kept 0 so the hot paths need not look */
     uint64_t id;   /* PyThreadState id */
     cf_tstack *stacks[CF_MAX_SESSIONS];
 } cf_thread;
@@ -51,6 +52,17 @@ extern _Thread_local CF_HIDDEN cf_thread *cf_tls __attribute__((tls_model("initi
 
 /* Recompute the calling thread's view of the slots (slow path). */
 cf_thread *cf_thread_sync(void);
+
+/* Enter or leave a busy stretch; returns the previous state. */
+static inline int cf_thread_set_busy(cf_thread *th, int busy) {
+    int was = th->busy;
+    th->busy = busy;
+    if (busy)
+        th->mask = 0;
+    else
+        th->gen = 0; /* resynchronise (and so restore mask) at the next event */
+    return was;
+}
 
 static inline cf_thread *cf_thread_current(void) {
     cf_thread *th = cf_tls;
