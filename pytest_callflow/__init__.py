@@ -16,6 +16,7 @@ from ._naming import (
     FLAG_EXTERNAL,
     FLAG_GENERATOR,
     FLAG_SELF,
+    builtin_namer,
     namer,
 )
 from .graph import CallGraph, ContextNode, EdgeStats, FunctionStats
@@ -56,4 +57,4 @@ def _check_flags() -> None:
 
 
 _check_flags()
-_native.set_namer(namer)
+_native.set_namer(namer, builtin_namer)

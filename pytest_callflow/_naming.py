@@ -16,7 +16,7 @@ the middle of any program.
 import os
 import sys
 import sysconfig
-from types import CodeType
+from types import CodeType, ModuleType
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 # Function flags, equal to _native.FLAG_* (checked at package import).
@@ -426,3 +426,25 @@ def split_name(name: str) -> Tuple[str, str]:
     """``module:qualname`` -> (module, qualname); no colon -> ("", name)."""
     module, sep, qual = name.partition(":")
     return (module, qual) if sep else ("", name)
+
+
+def builtin_namer(func: object) -> str:
+    """``module:qualname`` of a C function, bound or not: ``builtins:len``,
+    ``math:sqrt``, ``builtins:str.join`` (for ``"x".join`` and ``str.join``
+    alike), ``builtins:list.append``.  Called once per C function by the
+    extension; never raises."""
+    try:
+        qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", "?")
+        module = getattr(func, "__module__", None)
+        if not isinstance(module, str):
+            owner = getattr(func, "__self__", None)
+            if isinstance(owner, ModuleType):
+                module = owner.__name__
+            elif owner is not None:
+                module = type(owner).__module__
+            else:
+                objclass = getattr(func, "__objclass__", None)
+                module = getattr(objclass, "__module__", None) or "builtins"
+        return f"{module}:{qualname}"
+    except Exception:  # noqa: BLE001 - naming must never break the traced program
+        return "builtins:?"

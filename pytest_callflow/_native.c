@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callflow/compare.h"
 #include "callflow/hooks.h"
 #include "callflow/json.h"
 #include "callflow/session.h"
@@ -321,14 +322,17 @@ static int to_strv(PyObject *seq, const char *what, char ***out) {
 }
 
 static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"scope", "root", "include", "exclude", "node_cap", "backend", NULL};
+    static char *kwlist[] = {"scope",   "root",     "include", "exclude",
+                             "node_cap", "backend", "builtins", NULL};
     const char *scope = "all", *root = NULL, *backend = NULL;
     PyObject *include = NULL, *exclude = NULL;
     unsigned int node_cap = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|szOOIz:Session", kwlist, &scope, &root,
-                                     &include, &exclude, &node_cap, &backend))
+    int builtins = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|szOOIzp:Session", kwlist, &scope, &root,
+                                     &include, &exclude, &node_cap, &backend, &builtins))
         return NULL;
     cf_scope sc = {0};
+    sc.builtins = builtins;
     if (strcmp(scope, "all") == 0) sc.mode = CF_SCOPE_ALL;
     else if (strcmp(scope, "project") == 0) sc.mode = CF_SCOPE_PROJECT;
     else if (strcmp(scope, "prefixes") == 0) sc.mode = CF_SCOPE_PREFIXES;
@@ -467,11 +471,269 @@ static PyTypeObject Session_Type = {
     .tp_new = Session_new,
 };
 
+/* ---------------------------------------------------------------- compare */
+
+/* One finding as the dict of _native.pyi. */
+static PyObject *finding_dict(const cf_finding *f) {
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    PyObject *vals[6] = {
+        PyUnicode_FromString(cf_finding_kind_name(f->kind)),
+        PyUnicode_FromString(cf_verdict_name(f->verdict)),
+        opt_str(f->function),
+        opt_str(f->callee),
+        PyFloat_FromDouble(f->before),
+        PyFloat_FromDouble(f->after),
+    };
+    static const char *const keys[6] = {"kind", "verdict", "function", "callee", "before", "after"};
+    int ok = 1;
+    for (int i = 0; i < 6; i++) {
+        if (ok && (!vals[i] || PyDict_SetItemString(d, keys[i], vals[i]) < 0)) ok = 0;
+        Py_XDECREF(vals[i]);
+    }
+    if (!ok) Py_CLEAR(d);
+    return d;
+}
+
+static PyObject *findings_list(const cf_findings *f) {
+    PyObject *list = PyList_New((Py_ssize_t)f->count);
+    for (size_t i = 0; list && i < f->count; i++) {
+        PyObject *d = finding_dict(&f->items[i]);
+        if (!d) Py_CLEAR(list);
+        else PyList_SET_ITEM(list, (Py_ssize_t)i, d);
+    }
+    return list;
+}
+
+/* A failed cf_* call of the rule engine: MemoryError or ValueError. */
+static PyObject *raise_compare_error(const cf_error *err) {
+    if (strcmp(err->text, "out of memory") == 0) return PyErr_NoMemory();
+    return raise_cf_error(PyExc_ValueError, err);
+}
+
+static PyObject *mod_compare(PyObject *mod, PyObject *args, PyObject *kw) {
+    (void)mod;
+    static char *kwlist[] = {"baseline",        "current",      "max_calls_increase",
+                             "calls_slack",     "improvement_threshold", "strict",
+                             "compare_time",    "time_threshold", "time_floor_ns",
+                             "counts_are_warnings", "ignore",    NULL};
+    PyObject *base, *cur, *ignore = Py_None;
+    cf_policy p;
+    cf_policy_init(&p);
+    long long slack = 0, floor_ns = p.time_floor_ns;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!O!|$dLdppdLpO:compare", kwlist, &Graph_Type,
+                                     &base, &Graph_Type, &cur, &p.max_calls_increase, &slack,
+                                     &p.improvement_threshold, &p.strict, &p.compare_time,
+                                     &p.time_threshold, &floor_ns, &p.counts_are_warnings,
+                                     &ignore))
+        return NULL;
+    if (slack < 0) {
+        PyErr_Format(PyExc_ValueError, "calls_slack must be >= 0, got %lld", slack);
+        return NULL;
+    }
+    p.calls_slack = (uint64_t)slack;
+    p.time_floor_ns = (int64_t)floor_ns;
+    char **names = NULL;
+    if (ignore != Py_None) {
+        /* A lone str is a sequence of characters: almost surely a mistake. */
+        if (PyUnicode_Check(ignore) || PyBytes_Check(ignore)) {
+            PyErr_SetString(PyExc_TypeError, "ignore must be a sequence of names, not a string");
+            return NULL;
+        }
+        if (to_strv(ignore, "ignore", &names) < 0) return NULL;
+        while (names[p.nignore]) p.nignore++;
+        p.ignore = (const char *const *)names;
+    }
+    cf_findings out;
+    cf_findings_init(&out);
+    cf_error err;
+    int rc = cf_compare(((GraphObject *)base)->g, ((GraphObject *)cur)->g, &p, &out, &err);
+    free_strv(names);
+    PyObject *res = rc < 0 ? raise_compare_error(&err) : findings_list(&out);
+    cf_findings_clear(&out);
+    return res;
+}
+
+/* budgets[i]: limit >= 0 as uint64 (ValueError below 0, OverflowError at 2**64). */
+static int budget_limit(PyObject *name, PyObject *v, uint64_t *out) {
+    if (!PyLong_Check(v) || PyBool_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "budget of %R: expected int, got %.100s", name,
+                     Py_TYPE(v)->tp_name);
+        return -1;
+    }
+    int overflow = 0;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (x == -1 && PyErr_Occurred()) return -1;
+    if (overflow < 0 || (!overflow && x < 0)) {
+        PyErr_Format(PyExc_ValueError, "budget of %R must be >= 0, got %R", name, v);
+        return -1;
+    }
+    if (!overflow) {
+        *out = (uint64_t)x;
+        return 0;
+    }
+    unsigned long long u = PyLong_AsUnsignedLongLong(v);
+    if (u == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+    *out = u;
+    return 0;
+}
+
+static PyObject *mod_check_budgets(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *cur, *budgets;
+    if (!PyArg_ParseTuple(args, "O!O:check_budgets", &Graph_Type, &cur, &budgets)) return NULL;
+    /* A list of (key, value) pairs that holds its own references: the
+     * names below are borrowed from it. */
+    PyObject *items = PyMapping_Items(budgets);
+    if (!items) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(items);
+    const char **names = calloc((size_t)n + 1, sizeof *names);
+    uint64_t *limits = calloc((size_t)n + 1, sizeof *limits);
+    PyObject *res = NULL;
+    if (!names || !limits) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        PyObject *key = PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2
+                            ? PyTuple_GET_ITEM(pair, 0) : NULL;
+        if (!key) {
+            PyErr_SetString(PyExc_TypeError, "budgets: items() must give (name, limit) pairs");
+            goto done;
+        }
+        if (!PyUnicode_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "budgets: names must be str, got %.100s",
+                         Py_TYPE(key)->tp_name);
+            goto done;
+        }
+        if (!(names[i] = PyUnicode_AsUTF8(key)) ||
+            budget_limit(key, PyTuple_GET_ITEM(pair, 1), &limits[i]) < 0)
+            goto done;
+    }
+    cf_findings out;
+    cf_findings_init(&out);
+    cf_error err;
+    if (cf_check_budgets(((GraphObject *)cur)->g, names, limits, (size_t)n, &out, &err) < 0)
+        raise_compare_error(&err);
+    else
+        res = findings_list(&out);
+    cf_findings_clear(&out);
+done:
+    free(names);
+    free(limits);
+    Py_DECREF(items);
+    return res;
+}
+
+/* A name of kind_name/verdict_name back to its enum value, or -1. */
+static int enum_by_name(const char *(*name_of)(int), const char *s) {
+    for (int i = 0; name_of(i); i++)
+        if (strcmp(name_of(i), s) == 0) return i;
+    return -1;
+}
+static const char *kind_name_of(int i) { return cf_finding_kind_name((cf_finding_kind)i); }
+static const char *verdict_name_of(int i) { return cf_verdict_name((cf_verdict)i); }
+
+/* d[key] as a str (required, or None allowed when optional) -> *out, a
+ * malloc'd copy or NULL. */
+static int finding_str(PyObject *d, Py_ssize_t i, const char *key, int optional, char **out) {
+    *out = NULL;
+    PyObject *v = PyDict_GetItemString(d, key); /* borrowed */
+    if ((!v || v == Py_None) && optional) return 0;
+    const char *s = v && PyUnicode_Check(v) ? PyUnicode_AsUTF8(v) : NULL;
+    if (!s) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "finding %zd: %s must be str%s", i, key,
+                         optional ? " or None" : "");
+        return -1;
+    }
+    if (!(*out = strdup(s))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static int finding_from_dict(PyObject *d, Py_ssize_t i, cf_finding *f) {
+    if (!PyDict_Check(d)) {
+        PyErr_Format(PyExc_TypeError, "finding %zd: expected dict, got %.100s", i,
+                     Py_TYPE(d)->tp_name);
+        return -1;
+    }
+    char *kind = NULL, *verdict = NULL;
+    int rc = -1;
+    if (finding_str(d, i, "kind", 0, &kind) < 0 || finding_str(d, i, "verdict", 0, &verdict) < 0 ||
+        finding_str(d, i, "function", 1, &f->function) < 0 ||
+        finding_str(d, i, "callee", 1, &f->callee) < 0)
+        goto done;
+    int k = enum_by_name(kind_name_of, kind), v = enum_by_name(verdict_name_of, verdict);
+    if (k < 0 || v < 0) {
+        PyErr_Format(PyExc_ValueError, "finding %zd: unknown %s %s", i, k < 0 ? "kind" : "verdict",
+                     k < 0 ? kind : verdict);
+        goto done;
+    }
+    f->kind = (cf_finding_kind)k;
+    f->verdict = (cf_verdict)v;
+    static const char *const nums[2] = {"before", "after"};
+    for (int j = 0; j < 2; j++) {
+        PyObject *x = PyDict_GetItemString(d, nums[j]);
+        if (!x || !(PyFloat_Check(x) || PyLong_Check(x))) {
+            PyErr_Format(PyExc_TypeError, "finding %zd: %s must be a number", i, nums[j]);
+            goto done;
+        }
+        double val = PyFloat_AsDouble(x);
+        if (val == -1.0 && PyErr_Occurred()) goto done;
+        *(j ? &f->after : &f->before) = val;
+    }
+    rc = 0;
+done:
+    free(kind);
+    free(verdict);
+    return rc;
+}
+
+static PyObject *mod_findings_json(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    PyObject *fast = PySequence_Fast(arg, "findings_json: expected a list of findings");
+    if (!fast) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    cf_findings f;
+    cf_findings_init(&f);
+    PyObject *res = NULL;
+    f.items = calloc((size_t)n + 1, sizeof *f.items);
+    if (!f.items) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    f.cap = (size_t)n + 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        /* Counted before filling so that a half-filled item is freed too. */
+        f.count = (size_t)i + 1;
+        if (finding_from_dict(PySequence_Fast_GET_ITEM(fast, i), i, &f.items[i]) < 0) goto done;
+    }
+    cf_error err;
+    char *text = cf_findings_dumps(&f, &err);
+    if (!text) {
+        raise_compare_error(&err);
+        goto done;
+    }
+    res = PyUnicode_FromString(text);
+    free(text);
+done:
+    cf_findings_clear(&f);
+    Py_DECREF(fast);
+    return res;
+}
+
 /* ----------------------------------------------------------------- module */
 
-static PyObject *mod_set_namer(PyObject *mod, PyObject *namer) {
+static PyObject *mod_set_namer(PyObject *mod, PyObject *args) {
     (void)mod;
-    if (cf_hooks_set_namer(namer) < 0) return NULL;
+    PyObject *namer, *builtin_namer = Py_None;
+    if (!PyArg_ParseTuple(args, "O|O:set_namer", &namer, &builtin_namer)) return NULL;
+    if (cf_hooks_set_namer(namer) < 0 || cf_hooks_set_builtin_namer(builtin_namer) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -485,7 +747,14 @@ static PyObject *mod_set_paused(PyObject *mod, PyObject *arg) {
 }
 
 static PyMethodDef module_methods[] = {
-    {"set_namer", mod_set_namer, METH_O, "Set the code-object namer."},
+    {"compare", (PyCFunction)(void (*)(void))mod_compare, METH_VARARGS | METH_KEYWORDS,
+     "compare(baseline, current, *, policy...): findings of the rule engine (list of dicts)."},
+    {"check_budgets", mod_check_budgets, METH_VARARGS,
+     "check_budgets(current, budgets): a finding for each name called more than its limit."},
+    {"findings_json", mod_findings_json, METH_O,
+     "findings_json(findings): the findings as JSON text (keys sorted)."},
+    {"set_namer", mod_set_namer, METH_VARARGS,
+     "set_namer(namer, builtin_namer=None): how code objects and C functions are named."},
     {"set_paused", mod_set_paused, METH_O,
      "Pause (True) or resume (False) recording of the calling thread's events; "
      "returns the previous state."},

@@ -3,7 +3,7 @@ of libcallflow.  Times are integer nanoseconds here; the Python layer turns
 them into seconds."""
 
 from types import CodeType
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 # Function flags (cf_gfunc.flags in libcallflow/include/callflow/graph.h).
 FLAG_GENERATOR: int  # 1
@@ -23,10 +23,52 @@ BACKENDS: Tuple[str, ...]
 #: (name "module:qualname", file or None, first line, flags).
 Namer = Callable[[CodeType], Tuple[str, Optional[str], int, int]]
 
-def set_namer(namer: Namer) -> None: ...
+#: Called once per C function (per PyMethodDef) a session that records
+#: builtins meets; returns "module:qualname" (e.g. "builtins:len").
+BuiltinNamer = Callable[[Any], str]
+
+def set_namer(namer: Namer, builtin_namer: Optional[BuiltinNamer] = None) -> None: ...
 def set_paused(paused: bool) -> bool:
     """Stop (True) or resume (False) recording the calling thread's events,
     e.g. while the tracer's own helpers run; returns the previous state."""
+
+# The rule engine (libcallflow/include/callflow/compare.h has the rules).
+# A finding: {"kind": "calls" | "total_calls" | "new_function" |
+# "gone_function" | "new_edge" | "gone_edge" | "edge_calls" | "time" |
+# "budget", "verdict": "regression" | "warning" | "improvement" | "note",
+# "function": str | None (None for total_calls), "callee": str | None (the
+# callee of an edge), "before": float, "after": float}.  before/after are
+# calls, seconds for "time", (limit, calls) for "budget".  Lists are ordered:
+# regressions, warnings, improvements, notes; then kind, then name.
+Finding = Dict[str, Any]
+
+def compare(
+    baseline: "Graph",
+    current: "Graph",
+    *,
+    max_calls_increase: float = 0.0,
+    calls_slack: int = 0,
+    improvement_threshold: float = 0.2,
+    strict: bool = False,
+    compare_time: bool = False,
+    time_threshold: float = 0.5,
+    time_floor_ns: int = 1_000_000,
+    counts_are_warnings: bool = False,
+    ignore: Sequence[str] = (),
+) -> List[Finding]:
+    """Findings of current against baseline under the policy.  ``ignore``
+    holds exact names and module prefixes ending in ":" or "." ("pkg.mod."
+    covers pkg.mod and the modules below it).  ValueError for a negative or
+    NaN tolerance, a negative calls_slack or time_floor_ns; TypeError when
+    ignore is a str."""
+
+def check_budgets(current: "Graph", budgets: Mapping[str, int]) -> List[Finding]:
+    """A "budget" regression for each name called more than its limit (a
+    name never called is within budget).  ValueError for a negative limit."""
+
+def findings_json(findings: Sequence[Finding]) -> str:
+    """{"findings": [...]} as JSON text, keys sorted, indent 1; counts as
+    integers, seconds as reals.  TypeError/ValueError on a malformed finding."""
 
 class Session:
     """One recording scope.  ``scope`` is "all", "project" (IN: code that is
@@ -34,7 +76,9 @@ class Session:
     modules matching ``include``).  ``include`` prefixes are always IN,
     ``exclude`` prefixes never recorded.  Sessions nest: every running
     session sees every event.  Threads whose Python thread state is created
-    while the session runs are traced, as is the thread that starts it."""
+    while the session runs are traced, as is the thread that starts it.
+    ``builtins`` also records C functions (``builtins:len``): through CALL
+    events on 3.12+, through the "profile" backend before 3.12."""
 
     def __init__(
         self,
@@ -44,6 +88,7 @@ class Session:
         exclude: Sequence[str] = (),
         node_cap: int = 0,
         backend: Optional[str] = None,
+        builtins: bool = False,
     ) -> None: ...
     def start(self) -> None:
         """Start (or continue) recording; on a running session, start

@@ -93,19 +93,23 @@ class trace_scope:
             run()
         assert graph.calls("app.core:parse") == 3
 
-    ``scope``: ``"all"`` (everything), ``"project"`` (code under the
-    current directory outside the standard library, site-packages and
-    virtualenvs; calls out of it are kept as leaves), or a list/tuple of
-    module prefixes to record.  ``include_modules`` prefixes are always
+    ``scope``: ``"all"`` (everything), ``"project"`` (code under ``root``,
+    by default the current directory, outside the standard library,
+    site-packages and virtualenvs; calls out of it are kept as leaves), or
+    a list/tuple of module prefixes to record.  ``include_modules`` prefixes are always
     recorded, ``exclude_modules`` never.  ``node_cap`` bounds the
     calling-context tree (cut paths are counted in ``truncated_paths``).
+    ``builtins=True`` also records C functions (``builtins:len``,
+    ``math:sqrt``): they count as outside code, so under ``"project"`` they
+    are leaves; before Python 3.12 it needs the slower profile hook.
     ``output_file`` (``.json``) is written when the block exits, also when
     it raised.  Works with ``async with`` too."""
 
     def __init__(self, output_file: Optional[PathLike] = None, *, scope: ScopeSpec = "all",
                  include_modules: Union[None, str, Sequence[str]] = None,
                  exclude_modules: Union[None, str, Sequence[str]] = None,
-                 node_cap: Optional[int] = None) -> None:
+                 node_cap: Optional[int] = None, root: Optional[PathLike] = None,
+                 builtins: bool = False) -> None:
         self.output_file = _output_path(output_file)
         include = _prefixes(include_modules, "include_modules")
         if isinstance(scope, str) and scope in SCOPES:
@@ -123,6 +127,9 @@ class trace_scope:
                                      or node_cap < 1):
             raise ValueError(f"node_cap must be a positive int or None, got {node_cap!r}")
         self._node_cap = node_cap or 0
+        # Resolved when the scope starts (the current directory may change).
+        self._root = os.fspath(root) if root is not None else None
+        self._builtins = bool(builtins)
         self.graph: Optional[LiveCallGraph] = None
         self._token: Optional[contextvars.Token] = None
         self._session: Optional[_native.Session] = None
@@ -132,10 +139,11 @@ class trace_scope:
             raise RuntimeError("this trace_scope is already running")
         session = _native.Session(
             scope=self._mode,
-            root=os.getcwd() if self._mode == "project" else None,
+            root=(self._root or os.getcwd()) if self._mode == "project" else None,
             include=self._include,
             exclude=self._exclude,
             node_cap=self._node_cap,
+            builtins=self._builtins,
         )
         graph = LiveCallGraph(session)
         self._session, self.graph = session, graph

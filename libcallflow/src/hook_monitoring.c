@@ -142,6 +142,29 @@ static PyObject *cb_unwind(PyObject *self, PyObject *const *args, size_t nf, PyO
     Py_ssize_t n = PyVectorcall_NARGS(nf);
     return on_return(args, n, 0);
 }
+/* CALL (code, offset, callable, arg0) and C_RETURN / C_RAISE, enabled only
+ * while a session records C functions. */
+static PyObject *cb_call(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
+    (void)self;
+    (void)kw;
+    int64_t now = cf_now();
+    cf_thread *th = cf_thread_current();
+    if (th && !th->busy && PyVectorcall_NARGS(nf) >= 3 &&
+        cf_builtin_event(th, (PyCodeObject *)args[0], args[2], 1, now)) {
+        g_disabled_any = 1;
+        return Py_NewRef(g_disable);
+    }
+    Py_RETURN_NONE;
+}
+static PyObject *cb_c_return(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
+    (void)self;
+    (void)kw;
+    int64_t now = cf_now();
+    cf_thread *th = cf_thread_current();
+    if (th && PyVectorcall_NARGS(nf) >= 3)
+        cf_builtin_event(th, (PyCodeObject *)args[0], args[2], 0, now);
+    Py_RETURN_NONE;
+}
 static PyObject *cb_yield(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
     (void)kw;
@@ -168,8 +191,9 @@ static PyTypeObject g_callback_type = {
     .tp_dealloc = (destructor)PyObject_Free,
 };
 
-static const vectorcallfunc g_callbacks[] = {cb_start, cb_resume, cb_return,
-                                             cb_yield, cb_unwind, cb_throw};
+static const vectorcallfunc g_callbacks[] = {cb_start,  cb_resume, cb_return, cb_yield,
+                                             cb_unwind, cb_throw,  cb_call,   cb_c_return,
+                                             cb_c_return};
 
 static PyObject *new_callback(vectorcallfunc fn) {
     if (!(g_callback_type.tp_flags & Py_TPFLAGS_READY) && PyType_Ready(&g_callback_type) < 0)
@@ -180,9 +204,13 @@ static PyObject *new_callback(vectorcallfunc fn) {
 }
 
 /* Looked up in sys.monitoring.events by name, in g_callbacks' order. */
-static const char *const g_event_names[] = {"PY_START",  "PY_RESUME",  "PY_RETURN",
-                                            "PY_YIELD",  "PY_UNWIND", "PY_THROW"};
+static const char *const g_event_names[] = {"PY_START", "PY_RESUME", "PY_RETURN",
+                                            "PY_YIELD", "PY_UNWIND", "PY_THROW",
+                                            "CALL",     "C_RETURN",  "C_RAISE"};
 #define N_CALLBACKS (sizeof(g_event_names) / sizeof(g_event_names[0]))
+#define N_PY_CALLBACKS 6 /* the first six are always on; the C-call ones on demand */
+static long g_py_events;    /* set_events() value without C calls */
+static int g_c_events_on;   /* CALL/C_RETURN/C_RAISE currently enabled */
 static long g_event_bits[N_CALLBACKS];
 
 static PyObject *mon_call(const char *method, const char *fmt, ...) {
@@ -254,8 +282,10 @@ static int mon_install(void) {
         PyObject *r = mon_call("register_callback", "(ilN)", g_tool, g_event_bits[i], fn);
         if (!r) goto fail;
         Py_DECREF(r);
-        events |= g_event_bits[i];
+        if (i < N_PY_CALLBACKS) events |= g_event_bits[i];
     }
+    g_py_events = events;
+    g_c_events_on = 0;
     PyObject *r = mon_call("set_events", "(il)", g_tool, events);
     if (!r) goto fail;
     Py_DECREF(r);
@@ -284,8 +314,26 @@ static int mon_uninstall(void) {
     return rc;
 }
 
-static void mon_scope_changed(void) {
-    if (!g_disabled_any) return;
+/* CALL fires at every call site, so it is on only while some session
+ * records C functions. */
+static void follow_builtins(void) {
+    int want = cf_builtins_mask != 0;
+    if (want == g_c_events_on || g_tool < 0) return;
+    long events = g_py_events;
+    if (want)
+        for (size_t i = N_PY_CALLBACKS; i < N_CALLBACKS; i++) events |= g_event_bits[i];
+    PyObject *r = mon_call("set_events", "(il)", g_tool, events);
+    if (r) {
+        Py_DECREF(r);
+        g_c_events_on = want;
+    } else {
+        PyErr_WriteUnraisable(NULL);
+    }
+}
+
+static void mon_scope_changed(int started) {
+    follow_builtins();
+    if (!started || !g_disabled_any) return;
     g_disabled_any = 0;
     PyObject *r = mon_call("restart_events", "()");
     if (r) Py_DECREF(r); else PyErr_WriteUnraisable(NULL);

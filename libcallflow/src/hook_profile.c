@@ -120,7 +120,15 @@ static int pf_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *
         Py_XDECREF(prev.obj);
         return rc;
     }
-    if (what == PyTrace_CALL || what == PyTrace_RETURN) record(frame, what);
+    if (what == PyTrace_CALL || what == PyTrace_RETURN) {
+        record(frame, what);
+    } else if (cf_builtins_mask && arg &&
+               (what == PyTrace_C_CALL || what == PyTrace_C_RETURN || what == PyTrace_C_EXCEPTION)) {
+        int64_t now = cf_now();
+        cf_thread *th = cf_thread_current();
+        if (th && !th->busy)
+            cf_builtin_event(th, frame_code(frame), arg, what == PyTrace_C_CALL, now);
+    }
     Py_tracefunc next = t_prev.func;
     return next ? next(t_prev.obj, frame, what, arg) : 0;
 }
@@ -261,8 +269,8 @@ static int pf_uninstall(void) {
 }
 
 /* A session started on another thread: that thread needs the callback. */
-static void pf_scope_changed(void) {
-    if (g_active && hook_thread() < 0) PyErr_WriteUnraisable(NULL);
+static void pf_scope_changed(int started) {
+    if (started && g_active && hook_thread() < 0) PyErr_WriteUnraisable(NULL);
 }
 
 const cf_backend cf_backend_profile = {"profile", pf_install, pf_uninstall, pf_scope_changed};

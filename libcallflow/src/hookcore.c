@@ -255,6 +255,22 @@ int cf_hooks_pause(int paused) {
 }
 
 int cf_hooks_start(cf_session *s, const char *backend_name) {
+    /* A session that names no backend joins the one running. */
+    if (!backend_name && g_backend) backend_name = g_backend->name;
+#if PY_VERSION_HEX < 0x030C0000
+    /* Before 3.12 only a profile function sees C calls. */
+    if (cf_session_wants_builtins(s)) {
+        if (backend_name && strcmp(backend_name, "profile") != 0) {
+            PyErr_Format(PyExc_ValueError,
+                         "callflow: recording builtins needs the 'profile' backend before "
+                         "Python 3.12, but '%s' is %s; open the builtins scope first "
+                         "(scopes inside it then use 'profile' too)",
+                         backend_name, g_backend ? "running" : "requested");
+            return -1;
+        }
+        backend_name = "profile";
+    }
+#endif
     const cf_backend *backend = find_backend(backend_name);
     if (!backend) {
         PyErr_Format(PyExc_ValueError,
@@ -288,8 +304,9 @@ int cf_hooks_start(cf_session *s, const char *backend_name) {
     cf_slots[slot].opener = current_thread_id();
     cf_slots[slot].watermark = thread_watermark();
     cf_slots_mask |= 1u << slot;
+    if (cf_session_wants_builtins(s)) cf_builtins_mask |= 1u << slot;
     bump_scope_gen();
-    if (g_backend->scope_changed) g_backend->scope_changed();
+    if (g_backend->scope_changed) g_backend->scope_changed(1);
     cf_session_begin(s, cf_now());
     return 0;
 }
@@ -299,6 +316,7 @@ int cf_hooks_stop(cf_session *s) {
     for (uint32_t slot = 0; slot < CF_MAX_SESSIONS; slot++) {
         if (!(cf_slots_mask & (1u << slot)) || cf_slots[slot].session != s) continue;
         cf_slots_mask &= ~(1u << slot);
+        cf_builtins_mask &= ~(1u << slot);
         cf_slots[slot].session = NULL;
         bump_scope_gen();
         cf_session_end(s, now);
@@ -306,6 +324,8 @@ int cf_hooks_stop(cf_session *s) {
             const cf_backend *b = g_backend;
             g_backend = NULL;
             if (b->uninstall() < 0) return -1;
+        } else if (g_backend && g_backend->scope_changed) {
+            g_backend->scope_changed(0);
         }
         return 0;
     }

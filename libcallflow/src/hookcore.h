@@ -38,6 +38,7 @@ typedef struct cf_slot {
 extern CF_HIDDEN cf_slot cf_slots[CF_MAX_SESSIONS];
 extern CF_HIDDEN uint32_t cf_slots_mask; /* slots with a running session */
 extern CF_HIDDEN uint32_t cf_scope_gen;  /* bumped whenever cf_slots changes */
+extern CF_HIDDEN uint32_t cf_builtins_mask; /* running slots that record C functions */
 
 typedef struct cf_thread {
     uint32_t gen;  /* cf_scope_gen when mask/stacks were computed */
@@ -109,13 +110,29 @@ static inline int cf_class_in_slot(const cf_coderec *rec, uint32_t slot) {
     return (rec->in_mask >> slot) & 1 ? CF_CLASS_IN : CF_CLASS_OUT;
 }
 
+/* C functions (builtins.c).  A C function is identified by its PyMethodDef,
+ * static for the life of the process and shared by the bound and unbound
+ * forms ("x".join and str.join), so it doubles as the frame's code key. */
+static inline const void *cf_builtin_key(PyObject *callable) {
+    if (PyCFunction_Check(callable)) return ((PyCFunctionObject *)callable)->m_ml;
+    if (Py_IS_TYPE(callable, &PyMethodDescr_Type)) return ((PyMethodDescrObject *)callable)->d_method;
+    return NULL;
+}
+/* A C function is called (is_call) from `caller` or returns/raises: feed
+ * the sessions of this thread that record C functions.  Returns 1 when the
+ * caller's code is recorded by no running session (the tracer's own code,
+ * excluded modules): the call site may be switched off. */
+int cf_builtin_event(cf_thread *th, PyCodeObject *caller, PyObject *callable, int is_call,
+                     int64_t now);
+
 /* Backend interface. */
 typedef struct cf_backend {
     const char *name;
     int (*install)(void);   /* -1 with a Python exception */
     int (*uninstall)(void); /* -1 with a Python exception */
-    void (*scope_changed)(void); /* a session started: re-enable what
-                                    was switched off (may be NULL) */
+    /* A session started (started = 1: re-enable what was switched off) or
+     * stopped; follow cf_builtins_mask.  May be NULL. */
+    void (*scope_changed)(int started);
 } cf_backend;
 
 #if PY_VERSION_HEX >= 0x030C0000

@@ -110,6 +110,7 @@ cf_session *cf_session_new(const cf_scope *scope, uint32_t node_cap) {
     cf_session *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
     s->scope.mode = scope ? scope->mode : CF_SCOPE_ALL;
+    s->scope.builtins = scope ? scope->builtins : 0;
     if (scope && scope->root) {
         size_t n = strlen(scope->root);
         s->scope.root = malloc(n + 2);
@@ -207,6 +208,8 @@ void cf_session_end(cf_session *s, int64_t now) {
 }
 
 int cf_session_running(const cf_session *s) { return s->running; }
+
+int cf_session_wants_builtins(const cf_session *s) { return s->scope.builtins; }
 
 void cf_session_clear(cf_session *s) {
     if (s->running) return;

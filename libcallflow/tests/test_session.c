@@ -210,13 +210,13 @@ Test(session, memory_grows_with_paths_not_calls) {
 Test(scope, classification_rules) {
     char *inc[] = {"app.core", NULL};
     char *exc[] = {"app.core.vendored", NULL};
-    cf_scope sc = {CF_SCOPE_PROJECT, "/repo/", inc, exc};
+    cf_scope sc = {.mode = CF_SCOPE_PROJECT, .root = "/repo/", .include = inc, .exclude = exc};
     cr_assert_eq(cf_scope_classify(&sc, "app.ui:f", "/repo/app/ui.py", 0), CF_CLASS_IN);
     cr_assert_eq(cf_scope_classify(&sc, "json:dumps", "/usr/lib/json.py", CF_FUNC_EXTERNAL),
                  CF_CLASS_OUT);
     cr_assert_eq(cf_scope_classify(&sc, "x:f", "/elsewhere/x.py", 0), CF_CLASS_OUT);
     cr_assert_eq(cf_scope_classify(&sc, "app.core.vendored.y:f", "/repo/y.py", 0), CF_CLASS_SKIP);
-    cf_scope pre = {CF_SCOPE_PREFIXES, NULL, inc, NULL};
+    cf_scope pre = {.mode = CF_SCOPE_PREFIXES, .include = inc};
     cr_assert_eq(cf_scope_classify(&pre, "app.core:f", NULL, 0), CF_CLASS_IN);
     cr_assert_eq(cf_scope_classify(&pre, "app.core.db:q", NULL, 0), CF_CLASS_IN);
     cr_assert_eq(cf_scope_classify(&pre, "app.corex:f", NULL, 0), CF_CLASS_OUT);

@@ -23,6 +23,11 @@ extern "C" {
  * kept (a new reference is taken). */
 int cf_hooks_set_namer(PyObject *namer);
 
+/* The Python callable that names a C function the first time a session
+ * recording builtins meets it: builtin_namer(callable) -> "module:qualname".
+ * None: fall back to "builtins:" + __qualname__. */
+int cf_hooks_set_builtin_namer(PyObject *namer);
+
 /* The backend used when none is asked for, and the ones available here. */
 const char *cf_hooks_default_backend(void);
 const char *const *cf_hooks_backends(void);

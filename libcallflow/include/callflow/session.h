@@ -41,6 +41,7 @@ typedef struct cf_scope {
     char *root;       /* CF_SCOPE_PROJECT: directory, with trailing '/' */
     char **include;   /* module prefixes always IN (NULL-terminated) */
     char **exclude;   /* module prefixes always SKIP (NULL-terminated) */
+    int builtins;     /* also record C functions (builtins:len, math:sqrt) */
 } cf_scope;
 
 /* Copies the scope's strings.  node_cap 0 means CF_DEFAULT_NODE_CAP. */
@@ -50,6 +51,8 @@ void cf_session_free(cf_session *s);
 /* Class of a registered function under the session's scope.  A module
  * prefix "a.b" matches module "a.b" and "a.b.c", not "a.bc". */
 int cf_session_classify(const cf_session *s, uint32_t func);
+/* Whether the session records C functions too. */
+int cf_session_wants_builtins(const cf_session *s);
 int cf_scope_classify(const cf_scope *scope, const char *name,
                       const char *file, uint32_t flags);
 
