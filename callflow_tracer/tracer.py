@@ -8,6 +8,7 @@ import warnings
 from typing import Any, Callable, Optional, Sequence, TypeVar
 
 import pytest_callflow.scope as core_scope
+from pytest_callflow.scope import reset_context, write_on_exit
 from pytest_callflow.scope import trace as _core_trace
 
 from .exporter import check_format, export_json
@@ -78,13 +79,7 @@ class trace_scope:
         self._reset()
         graph = self._graph
         if graph is not None and self.output_file is not None:
-            try:
-                export_json(graph, self.output_file)
-            except Exception as err:
-                if exc_type is None:
-                    raise
-                warnings.warn(f"trace_scope could not write {self.output_file!r}: {err}",
-                              RuntimeWarning, stacklevel=2)
+            write_on_exit(lambda path: export_json(graph, path), self.output_file, exc_type)
 
     async def __aenter__(self) -> CallGraph:
         return self.__enter__()
@@ -94,13 +89,7 @@ class trace_scope:
 
     def _reset(self) -> None:
         token, self._token = self._token, None
-        if token is None:
-            return
-        try:
-            _active.reset(token)
-        except ValueError:
-            if _active.get() is self._graph:
-                _active.set(None)
+        reset_context(_active, token, self._graph)
 
 
 def get_current_graph() -> Optional[CallGraph]:

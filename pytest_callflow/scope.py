@@ -167,14 +167,7 @@ class trace_scope:
         assert graph is not None
         graph._freeze()
         if self.output_file is not None:
-            try:
-                graph.save(self.output_file)
-            except Exception as err:
-                if exc_type is None:
-                    raise
-                # The block's own exception is what the caller must see.
-                warnings.warn(f"trace_scope could not write {self.output_file!r}: {err}",
-                              RuntimeWarning, stacklevel=2)
+            write_on_exit(graph.save, self.output_file, exc_type)
 
     async def __aenter__(self) -> LiveCallGraph:
         return self.__enter__()
@@ -184,15 +177,7 @@ class trace_scope:
 
     def _leave(self) -> None:
         token, self._token = self._token, None
-        if token is None:
-            return
-        try:
-            _active.reset(token)
-        except ValueError:
-            # Exited in another context than it was entered in (e.g. a
-            # generator finished elsewhere): drop ourselves if we are current.
-            if _active.get() is self:
-                _active.set(None)
+        reset_context(_active, token, self)
 
     @property
     def running(self) -> bool:
@@ -201,6 +186,32 @@ class trace_scope:
     def __repr__(self) -> str:
         state = "running" if self.running else "idle"
         return f"<trace_scope scope={self.scope!r} {state}>"
+
+
+def write_on_exit(write: Callable[[str], Any], path: str, exc_type: Any) -> None:
+    """Write a scope's output file at exit.  When the block raised, its own
+    exception is what the caller must see: a failed write is then a warning."""
+    try:
+        write(path)
+    except Exception as err:
+        if exc_type is None:
+            raise
+        warnings.warn(f"trace_scope could not write {path!r}: {err}", RuntimeWarning,
+                      stacklevel=3)
+
+
+def reset_context(var: "contextvars.ContextVar[Any]", token: Optional[contextvars.Token],
+                  owner: Any) -> None:
+    """Undo ``var.set`` by token; when exited in another context than the one
+    it was entered in (e.g. a generator finished elsewhere), just drop owner
+    if it is current."""
+    if token is None:
+        return
+    try:
+        var.reset(token)
+    except ValueError:
+        if var.get() is owner:
+            var.set(None)
 
 
 def active_scope() -> Optional[trace_scope]:
