@@ -16,32 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* ---- small helpers ------------------------------------------------------ */
-
-static char *dup_str(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-static uint64_t add_u64(uint64_t a, uint64_t b)
-{
-    uint64_t r;
-    return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
-}
-
-static int64_t add_i64(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (!__builtin_add_overflow(a, b, &r))
-        return r;
-    return b > 0 ? INT64_MAX : INT64_MIN;
-}
 
 /* malloc for n elements; never NULL for n == 0, so NULL means OOM. */
 static void *alloc_n(size_t n, size_t elem)

@@ -21,21 +21,13 @@
 
 #if PY_VERSION_HEX < 0x030C0000
 
-#include <frameobject.h>
 #include <pthread.h>
-#include <stddef.h>
 
-#if PY_VERSION_HEX >= 0x030B0000
-/* The interpreter frame and generator layout are internal on 3.11. */
-#define Py_BUILD_CORE 1
-#include "internal/pycore_frame.h"
-#undef Py_BUILD_CORE
-typedef struct _PyInterpreterFrame ef_frame;
-#else
-typedef PyFrameObject ef_frame;
-#endif
+#include "genframe.h"
 
-#define EF_GENLIKE_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
+typedef cf_evalframe ef_frame;
+
+#define EF_GENLIKE_FLAGS CF_GENLIKE_CO_FLAGS
 
 static _PyFrameEvalFunction g_next; /* evaluator we chain to; NULL: default */
 static int g_hooked;                /* ef_eval is somewhere in the chain */
@@ -45,31 +37,6 @@ static inline PyObject *eval_next(PyThreadState *ts, ef_frame *f, int throwflag)
     _PyFrameEvalFunction next = g_next;
     return next ? next(ts, f, throwflag) : _PyEval_EvalFrameDefault(ts, f, throwflag);
 }
-
-/* Frame protocol of generators and coroutines, per version.  A generator's
- * frame lives as long as the generator, so its address identifies it
- * across resumptions. */
-#if PY_VERSION_HEX >= 0x030B0000
-static inline PyGenObject *frame_gen(ef_frame *f) {
-    return (PyGenObject *)((char *)f - offsetof(PyGenObject, gi_iframe));
-}
-/* Not yet past the RETURN_GENERATOR/RESUME prologue: the first start. */
-static inline int gen_first_start(ef_frame *f) {
-    return _PyInterpreterFrame_LASTI(f) <= f->f_code->_co_firsttraceable;
-}
-static inline int gen_suspended(ef_frame *f) {
-    return frame_gen(f)->gi_frame_state == FRAME_SUSPENDED;
-}
-#else
-static inline int gen_first_start(ef_frame *f) { return f->f_lasti == -1; }
-static inline int gen_suspended(ef_frame *f) {
-#if PY_VERSION_HEX >= 0x030A0000
-    return f->f_state == FRAME_SUSPENDED;
-#else
-    return f->f_stacktop != NULL;
-#endif
-}
-#endif
 
 /* The low end of this thread's C stack and the room kept above it for the
  * frame itself and the C code it calls; margin 0: not known yet. */
@@ -149,12 +116,10 @@ static inline void record_end(cf_thread *th, cf_coderec *rec, PyCodeObject *code
 static __attribute__((noinline)) PyObject *eval_genlike(PyThreadState *ts, ef_frame *f,
                                                         int throwflag, cf_thread *th,
                                                         PyCodeObject *code) {
-#if PY_VERSION_HEX >= 0x030B0000
     /* 3.11 runs a generator function's call as a thread-owned frame that
      * only builds the generator (RETURN_GENERATOR): not a call. */
-    if (f->owner != FRAME_OWNED_BY_GENERATOR) return eval_next(ts, f, throwflag);
-#endif
-    int resumed = !gen_first_start(f);
+    if (!cf_gen_owned(f)) return eval_next(ts, f, throwflag);
+    int resumed = !cf_gen_first_start(f);
     /* Closing (or collecting) a generator that never started: no call, as
      * with sys.monitoring on 3.12+. */
     if (!resumed && throwflag && PyErr_ExceptionMatches(PyExc_GeneratorExit))
@@ -177,7 +142,7 @@ static __attribute__((noinline)) PyObject *eval_genlike(PyThreadState *ts, ef_fr
     }
     PyObject *res = eval_next(ts, f, throwflag);
     now = cf_now();
-    record_end(th, rec, code, want, gen_suspended(f), now);
+    record_end(th, rec, code, want, cf_gen_suspended(f), now);
     Py_DECREF(code);
     return res;
 }
@@ -187,7 +152,7 @@ static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
     if (CF_UNLIKELY(!g_active)) return eval_next(ts, f, throwflag);
     cf_thread *th = cf_thread_current();
     if (CF_UNLIKELY(!th || th->busy)) return eval_next(ts, f, throwflag);
-    PyCodeObject *code = f->f_code;
+    PyCodeObject *code = cf_evalframe_code(f);
     if (CF_UNLIKELY(code->co_flags & EF_GENLIKE_FLAGS))
         return eval_genlike(ts, f, throwflag, th, code);
     cf_coderec *rec = cf_coderec_get(code, th);

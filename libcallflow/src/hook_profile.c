@@ -12,18 +12,11 @@
 
 #if PY_VERSION_HEX < 0x030C0000
 
-#include <frameobject.h>
-#include <stddef.h>
 #include <string.h>
 
-#if PY_VERSION_HEX >= 0x030B0000
-/* Frame objects, interpreter frames and generator layout are internal. */
-#define Py_BUILD_CORE 1
-#include "internal/pycore_frame.h"
-#undef Py_BUILD_CORE
-#endif
+#include "genframe.h"
 
-#define PF_GENLIKE_FLAGS (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)
+#define PF_GENLIKE_FLAGS CF_GENLIKE_CO_FLAGS
 
 /* The profile function this thread had before ours (a strong reference to
  * its object), forwarded to while ours is installed. */
@@ -37,39 +30,12 @@ static int g_active;
 static PyObject *g_thread_hook;      /* our callable for threading.setprofile */
 static PyObject *g_prev_thread_hook; /* threading's hook before ours, or NULL */
 
-/* Frame protocol of generators and coroutines, per version (see
- * hook_evalframe.c).  The key identifies a generator across resumptions. */
-#if PY_VERSION_HEX >= 0x030B0000
-static inline PyCodeObject *frame_code(PyFrameObject *f) { return f->f_frame->f_code; }
-static inline void *gen_key(PyFrameObject *f) { return f->f_frame; }
-static inline int gen_owned(PyFrameObject *f) {
-    return f->f_frame->owner == FRAME_OWNED_BY_GENERATOR;
-}
-/* At the RESUME 0 of the prologue (start) or before it (throw into a fresh
- * generator); resumptions are past a later YIELD_VALUE. */
-static inline int gen_first_start(PyFrameObject *f) {
-    return _PyInterpreterFrame_LASTI(f->f_frame) <= f->f_frame->f_code->_co_firsttraceable;
-}
-static inline int gen_suspended(PyFrameObject *f) {
-    PyGenObject *gen = (PyGenObject *)((char *)f->f_frame - offsetof(PyGenObject, gi_iframe));
-    return gen->gi_frame_state == FRAME_SUSPENDED;
-}
-#else
-static inline PyCodeObject *frame_code(PyFrameObject *f) { return f->f_code; }
-static inline void *gen_key(PyFrameObject *f) { return f; }
-static inline int gen_owned(PyFrameObject *f) {
-    (void)f;
-    return 1;
-}
-static inline int gen_first_start(PyFrameObject *f) { return f->f_lasti == -1; }
-static inline int gen_suspended(PyFrameObject *f) {
-#if PY_VERSION_HEX >= 0x030A0000
-    return f->f_state == FRAME_SUSPENDED;
-#else
-    return f->f_stacktop != NULL;
-#endif
-}
-#endif
+/* The frame protocol on the frame object a profile callback receives. */
+static inline PyCodeObject *frame_code(PyFrameObject *f) { return cf_evalframe_code(cf_evalframe_of(f)); }
+static inline void *gen_key(PyFrameObject *f) { return cf_evalframe_of(f); }
+static inline int gen_owned(PyFrameObject *f) { return cf_gen_owned(cf_evalframe_of(f)); }
+static inline int gen_first_start(PyFrameObject *f) { return cf_gen_first_start(cf_evalframe_of(f)); }
+static inline int gen_suspended(PyFrameObject *f) { return cf_gen_suspended(cf_evalframe_of(f)); }
 
 /* PyTrace_CALL: a start or a resumption.  PyTrace_RETURN: a return, an
  * exception exit (arg NULL) or a yield. */
