@@ -17,7 +17,7 @@ import os
 import sys
 import sysconfig
 from types import CodeType, ModuleType
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 # Function flags, equal to _native.FLAG_* (checked at package import).
 FLAG_GENERATOR = 1
@@ -408,10 +408,66 @@ def _qualname(code: CodeType, module: str) -> str:
     return _qualnames.qualname(code, module)
 
 
-def namer(code: CodeType) -> NameInfo:
+# First parameters through which a method generated from a string finds
+# its class (dataclasses: self; namedtuple.__new__: _cls; classmethods: cls).
+_OWNER_PARAMS = frozenset(("self", "cls", "_cls"))
+
+
+def _generated_method(code: CodeType, owner: Any = None) -> Optional[NameInfo]:
+    """Methods that dataclasses, namedtuple or attrs compile from a string
+    (file ``<string>``, qualname ``__create_fn__.<locals>.__init__``) are
+    named after the class that holds them (``shop.models:Item.__init__``) and
+    belong to that class's file.  The class is found through the first
+    argument of the frame being started: given by the extension when that
+    frame is not running yet (the 3.9-3.11 frame hook), else read from the
+    frame, which is then the extension's caller."""
+    if code.co_argcount < 1 or code.co_varnames[0] not in _OWNER_PARAMS:
+        return None
+    if owner is None:
+        frame = sys._getframe(1)
+        for _ in range(4):
+            if frame is None or frame.f_code is code:
+                break
+            frame = frame.f_back
+        if frame is None or frame.f_code is not code:
+            return None
+        owner = frame.f_locals.get(code.co_varnames[0])
+    klass = owner if isinstance(owner, type) else type(owner)
+    for base in klass.__mro__:
+        fn = _function_of(base, code)
+        if fn is not None:
+            module = sys.modules.get(base.__module__)
+            path = getattr(module, "__file__", None)
+            info = _file_info(path) if path else _FileInfo(base.__module__, None, FLAG_EXTERNAL)
+            # Built from the class: generated functions' own __qualname__ is
+            # not set the same way on every version.
+            qualname = f"{base.__qualname__}.{fn.__name__}"
+            return (f"{info.module}:{qualname}", info.file, code.co_firstlineno,
+                    info.flags | _code_flags(code))
+    return None
+
+
+def _function_of(klass: type, code: CodeType) -> Optional[Any]:
+    """The function of klass's own namespace whose code this is (under its
+    name, or any name: namedtuple's __new__ is a lambda)."""
+    attr = klass.__dict__.get(code.co_name)
+    candidates = [attr] if attr is not None else list(vars(klass).values())
+    for attr in candidates:
+        fn = getattr(attr, "__func__", attr)  # classmethod, staticmethod
+        if getattr(fn, "__code__", None) is code:
+            return fn
+    return None
+
+
+def namer(code: CodeType, owner: Any = None) -> NameInfo:
     """(``module:qualname``, file or None, first line, flags) of a code
-    object.  Never raises: on any failure the name is ``?:co_name``."""
+    object; ``owner`` is the first argument of its frame when the caller
+    knows it.  Never raises: on any failure the name is ``?:co_name``."""
     try:
+        if code.co_filename.startswith("<"):
+            generated = _generated_method(code, owner)
+            if generated is not None:
+                return generated
         info = _file_info(code.co_filename)
         name = info.module + ":" + _qualname(code, info.module)
         return name, info.file, code.co_firstlineno, info.flags | _code_flags(code)

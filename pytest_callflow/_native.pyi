@@ -21,7 +21,9 @@ BACKENDS: Tuple[str, ...]
 #: Called once per code object the first time the hooks meet it (never on
 #: the hot path), with tracing suspended on the calling thread.  Must return
 #: (name "module:qualname", file or None, first line, flags).
-Namer = Callable[[CodeType], Tuple[str, Optional[str], int, int]]
+Namer = Callable[..., Tuple[str, Optional[str], int, int]]
+# namer(code, owner=None): owner is the first argument of the frame about to
+# run the code, when the hook knows it before the frame is current.
 
 #: Called once per C function (per PyMethodDef) a session that records
 #: builtins meets; returns "module:qualname" (e.g. "builtins:len").

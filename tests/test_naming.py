@@ -187,3 +187,17 @@ def test_names_are_the_same_in_a_script_and_under_pytest(
     assert not any(module_of(n) == "__main__" for n in names(from_script))
     assert counts(from_script) == counts(here)
     assert edge_counts(from_script) == edge_counts(here)
+
+
+def test_methods_generated_from_strings_are_named_after_their_class() -> None:
+    from programs import naming
+
+    with trace_scope(scope="project") as g:
+        assert naming.make_generated()
+    assert g.calls("programs.naming:Point.__init__") == 2
+    assert g.calls("programs.naming:Point3.__init__") == 1
+    assert g.calls("programs.naming:Point.__eq__") == 1
+    assert g.calls("programs.naming:Pair.__new__") == 1
+    assert not [f.name for f in g.functions() if f.name.startswith("<string>")]
+    # They belong to their class's file, so the project scope records them.
+    assert not g.function("programs.naming:Point.__init__").is_external

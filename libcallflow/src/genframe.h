@@ -35,6 +35,10 @@ static inline int cf_gen_suspended(cf_evalframe *f) {
 }
 /* The frame a profile callback's frame object stands for. */
 static inline cf_evalframe *cf_evalframe_of(PyFrameObject *f) { return f->f_frame; }
+/* The first argument of a frame that has not started running, or NULL. */
+static inline PyObject *cf_evalframe_first_arg(cf_evalframe *f) {
+    return f->f_code->co_argcount > 0 ? f->localsplus[0] : NULL;
+}
 #else
 typedef PyFrameObject cf_evalframe;
 
@@ -52,6 +56,9 @@ static inline int cf_gen_suspended(cf_evalframe *f) {
 #endif
 }
 static inline cf_evalframe *cf_evalframe_of(PyFrameObject *f) { return f; }
+static inline PyObject *cf_evalframe_first_arg(cf_evalframe *f) {
+    return f->f_code->co_argcount > 0 ? f->f_localsplus[0] : NULL;
+}
 #endif
 
 #endif

@@ -124,7 +124,8 @@ static __attribute__((noinline)) PyObject *eval_genlike(PyThreadState *ts, ef_fr
      * with sys.monitoring on 3.12+. */
     if (!resumed && throwflag && PyErr_ExceptionMatches(PyExc_GeneratorExit))
         return eval_next(ts, f, throwflag);
-    cf_coderec *rec = cf_coderec_get(code, th);
+    cf_coderec *rec = cf_coderec_lookup(code);
+    if (CF_UNLIKELY(!rec)) rec = cf_coderec_create(code, th, cf_evalframe_first_arg(f));
     if (CF_UNLIKELY(!rec)) return eval_next(ts, f, throwflag);
     uint32_t want = th->mask & (rec->in_mask | rec->out_mask);
     if (!want || CF_UNLIKELY(frame_would_overflow(ts))) return eval_next(ts, f, throwflag);
@@ -155,7 +156,8 @@ static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
     PyCodeObject *code = cf_evalframe_code(f);
     if (CF_UNLIKELY(code->co_flags & EF_GENLIKE_FLAGS))
         return eval_genlike(ts, f, throwflag, th, code);
-    cf_coderec *rec = cf_coderec_get(code, th);
+    cf_coderec *rec = cf_coderec_lookup(code);
+    if (CF_UNLIKELY(!rec)) rec = cf_coderec_create(code, th, cf_evalframe_first_arg(f));
     if (CF_UNLIKELY(!rec)) return eval_next(ts, f, throwflag);
     uint32_t want = th->mask & (rec->in_mask | rec->out_mask);
     if (!want || CF_UNLIKELY(frame_would_overflow(ts))) return eval_next(ts, f, throwflag);

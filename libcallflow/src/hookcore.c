@@ -100,9 +100,11 @@ void cf_coderec_refresh(cf_coderec *rec) {
 }
 
 /* Ask the namer; on any failure fall back to "?:co_name". */
-static uint32_t name_code(PyCodeObject *code, uint32_t *flags_out) {
+static uint32_t name_code(PyCodeObject *code, PyObject *owner, uint32_t *flags_out) {
     PyObject *res = NULL;
-    if (g_namer) res = PyObject_CallOneArg(g_namer, (PyObject *)code);
+    if (g_namer)
+        res = owner ? PyObject_CallFunctionObjArgs(g_namer, (PyObject *)code, owner, NULL)
+                    : PyObject_CallOneArg(g_namer, (PyObject *)code);
     const char *name = NULL, *file = NULL;
     int line = 0;
     unsigned int flags = 0;
@@ -135,14 +137,14 @@ static uint32_t name_code(PyCodeObject *code, uint32_t *flags_out) {
     return cf_registry_intern(buf, NULL, code->co_firstlineno, 0);
 }
 
-cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th) {
+cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th, PyObject *owner) {
     /* The namer runs Python code: keep this thread's events out, and keep
      * any exception the traced program has in flight. */
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
     int was_busy = cf_thread_set_busy(th, 1);
     uint32_t flags = 0;
-    uint32_t id = name_code(code, &flags);
+    uint32_t id = name_code(code, owner, &flags);
     cf_thread_set_busy(th, was_busy);
     if (!was_busy) cf_thread_sync(); /* the mask back now: the caller goes on with th */
     cf_coderec *rec = NULL;

@@ -80,7 +80,11 @@ typedef struct cf_coderec {
 } cf_coderec;
 
 extern CF_HIDDEN Py_ssize_t cf_code_extra_index;
-cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th);
+/* Name and record code met for the first time.  owner: the first argument
+ * of the frame about to run it, or NULL; it lets the namer name methods
+ * generated from strings (dataclasses) after their class when the frame is
+ * not yet the current one (the 3.9-3.11 frame hook). */
+cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th, PyObject *owner);
 void cf_coderec_refresh(cf_coderec *rec);
 
 /* The code object's extra slots, as CPython lays them out (3.9-3.13,
@@ -91,14 +95,19 @@ typedef struct {
     void *ce_extras[1];
 } cf_code_extras;
 
-static inline cf_coderec *cf_coderec_get(PyCodeObject *code, cf_thread *th) {
+/* The code's record, or NULL when it has none yet. */
+static inline cf_coderec *cf_coderec_lookup(PyCodeObject *code) {
     const cf_code_extras *ex = (const cf_code_extras *)code->co_extra;
     cf_coderec *rec = ex && cf_code_extra_index < ex->ce_size
                           ? (cf_coderec *)ex->ce_extras[cf_code_extra_index]
                           : NULL;
-    if (CF_UNLIKELY(!rec)) return cf_coderec_create(code, th);
-    if (CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
+    if (CF_LIKELY(rec) && CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
     return rec;
+}
+
+static inline cf_coderec *cf_coderec_get(PyCodeObject *code, cf_thread *th) {
+    cf_coderec *rec = cf_coderec_lookup(code);
+    return CF_LIKELY(rec) ? rec : cf_coderec_create(code, th, NULL);
 }
 
 /* Feed one event to every session recording this thread that wants the

@@ -77,3 +77,27 @@ def local_class() -> int:
             return 5
 
     return Local().go()
+
+
+# Methods generated from strings (dataclasses, namedtuple) are named after
+# their class, in this module.
+import dataclasses  # noqa: E402
+from collections import namedtuple  # noqa: E402
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int = 0
+
+
+@dataclasses.dataclass
+class Point3(Point):
+    z: int = 0
+
+
+Pair = namedtuple("Pair", "left right")
+
+
+def make_generated() -> bool:
+    return Point(1) == Point(1) and Point3(1, 2, 3).z == 3 and Pair(1, 2).left == 1
