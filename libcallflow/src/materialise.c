@@ -20,16 +20,18 @@ typedef struct {
     cf_map edge_index; /* (caller+1)<<32|(callee+1) -> edge index */
 } builder;
 
+/* Graph functions are per name: registry entries of one name in several
+ * files (the same module in two projects) become one function, described
+ * by the first entry this session met. */
 static uint32_t graph_func(builder *b, const cf_session *s, uint32_t id) {
-    if (id >= b->ngfunc) return CF_NO_FUNC;
-    if (b->gfunc[id] != CF_NO_FUNC) return b->gfunc[id];
     const cf_funcinfo *fi = cf_registry_get(id);
-    if (!fi) return CF_NO_FUNC;
+    if (!fi || id >= b->ngfunc) return CF_NO_FUNC;
+    if (b->gfunc[fi->name_id] != CF_NO_FUNC) return b->gfunc[fi->name_id];
     uint32_t flags = fi->flags & (CF_FUNC_GENERATOR | CF_FUNC_COROUTINE |
                                   CF_FUNC_ASYNC_GENERATOR | CF_FUNC_BUILTIN);
     if (cf_session_classify(s, id) == CF_CLASS_OUT) flags |= CF_FUNC_EXTERNAL;
     uint32_t gi = cf_graph_add_func(b->g, fi->name, fi->file, fi->line, flags);
-    b->gfunc[id] = gi;
+    b->gfunc[fi->name_id] = gi;
     return gi;
 }
 

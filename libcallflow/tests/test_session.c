@@ -221,3 +221,32 @@ Test(scope, classification_rules) {
     cr_assert_eq(cf_scope_classify(&pre, "app.core.db:q", NULL, 0), CF_CLASS_IN);
     cr_assert_eq(cf_scope_classify(&pre, "app.corex:f", NULL, 0), CF_CLASS_OUT);
 }
+
+Test(registry, one_name_in_two_files_is_two_entries_of_one_function) {
+    uint32_t a = cf_registry_intern("dup.mod:f", "/a/dup/mod.py", 1, 0);
+    uint32_t b = cf_registry_intern("dup.mod:f", "/b/dup/mod.py", 1, CF_FUNC_EXTERNAL);
+    cr_assert_neq(a, b, "scope is judged per file");
+    cr_assert_eq(cf_registry_get(a)->name_id, a);
+    cr_assert_eq(cf_registry_get(b)->name_id, a, "one function in graphs");
+    cr_assert_eq(cf_registry_intern("dup.mod:f", "/b/dup/mod.py", 7, 0), b);
+    cr_assert_eq(cf_registry_intern("dup.mod:g", NULL, 0, 0), cf_registry_intern("dup.mod:g", NULL, 0, 0));
+
+    /* Both copies called under one parent: one function, calls summed. */
+    cf_scope sc = {.mode = CF_SCOPE_PROJECT, .root = "/a/"};
+    cf_session *s2 = cf_session_new(&sc, 0);
+    cf_tstack *t2 = cf_session_new_tstack(s2);
+    cf_session_begin(s2, 0);
+    static char ca, cb;
+    cr_assert_eq(cf_session_classify(s2, a), CF_CLASS_IN);
+    cr_assert_eq(cf_session_classify(s2, b), CF_CLASS_OUT);
+    cf_rec_call(s2, t2, a, CF_CLASS_IN, &ca, NULL, 1);
+    cf_rec_return(s2, t2, &ca, 2);
+    cf_rec_call(s2, t2, b, CF_CLASS_OUT, &cb, NULL, 3);
+    cf_rec_return(s2, t2, &cb, 4);
+    cf_graph *g = cf_session_graph(s2, 5);
+    cr_assert_eq(g->nfuncs, 1);
+    cr_assert_eq(g->funcs[0].calls, 2);
+    cr_assert_str_eq(g->funcs[0].file, "/a/dup/mod.py");
+    cf_graph_free(g);
+    cf_session_free(s2);
+}
