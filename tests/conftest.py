@@ -11,6 +11,8 @@ from typing import Callable, Iterator, Optional, Tuple
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 # The helper programs are imported as the package ``programs`` (and the
