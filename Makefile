@@ -1,6 +1,6 @@
 # The commands the README names.  Every target does its own set-up: system
 # packages when missing, virtualenvs under build/, the install.
-#   make demo            the main job: trace a sample program, print its call flow
+#   make demo            the main job: pytest --callflow on conftest_examples/ (and a traced script)
 #   make test            Criterion tests, then pytest on Python 3.11 and 3.12
 #   make bench           overhead benchmark against cProfile and peers (ratios)
 #   make check-sanitize  ASan+UBSan build of the C tests and of the pytest run
@@ -66,13 +66,21 @@ pytest-%: install-test-%
 	cd tests && ../$(BUILD)/venv-test-$*/bin/python -m pytest -q -p no:cacheprovider
 
 demo: install-demo-3.12
-	@echo "== python -m pytest_callflow run conftest_examples/sample/app.py"
-	$(BUILD)/venv-demo-3.12/bin/python -m pytest_callflow run conftest_examples/sample/app.py
+	@echo "== python -P -m pytest_callflow run conftest_examples/sample/app.py (-P: the installed package, not the source tree)"
+	$(BUILD)/venv-demo-3.12/bin/python -P -m pytest_callflow run conftest_examples/sample/app.py
+	@echo "== pytest on conftest_examples/passing (callflow = true in its pytest.ini): expect 17 passed"
+	cd conftest_examples/passing && $(CURDIR)/$(BUILD)/venv-demo-3.12/bin/python -m pytest -p no:cacheprovider
+	@echo "== pytest --callflow on conftest_examples/regressions: expect 2 failed (a quadratic dedupe, an N+1)"
+	cd conftest_examples/regressions; rc=0; $(CURDIR)/$(BUILD)/venv-demo-3.12/bin/python -m pytest -p no:cacheprovider --callflow || rc=$$?; \
+	  [ $$rc -eq 1 ] || { echo "expected exit status 1 (the gate catching both), got $$rc"; exit 1; }; \
+	  echo "== the gate caught both regressions (exit status 1, as expected)"
 
 bench: EXTRA_REQS := -r bench/requirements.txt
 bench: install-bench-3.11 install-bench-3.12
 	$(BUILD)/venv-bench-3.12/bin/python -m bench
+	$(BUILD)/venv-bench-3.12/bin/python bench/suite.py
 	$(BUILD)/venv-bench-3.11/bin/python -m bench
+	$(BUILD)/venv-bench-3.11/bin/python bench/suite.py
 
 # Sanitizers: the C tests built with ASan+UBSan, then the extension built
 # the same way and the pytest suite run with the runtime preloaded (the

@@ -215,7 +215,8 @@ class SessionResults:
             for f in shown[:3]:
                 line(f"      {f['message']}")
             if len(shown) > 3:
-                line(f"      ... {len(shown) - 3} more findings")
+                more = len(shown) - 3
+                line(f"      ... {more} more finding{'' if more == 1 else 's'}")
             if verdict == "warning":
                 for note in r["notes"][:1]:
                     line(f"      ({note})")

@@ -1,0 +1,1 @@
+"""A small shop library: a catalog, stock levels, prices and orders."""

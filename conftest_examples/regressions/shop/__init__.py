@@ -1,0 +1,2 @@
+"""A shop back end with two performance regressions that its tests still
+pass functionally; only the call-flow gate catches them."""

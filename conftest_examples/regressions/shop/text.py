@@ -1,0 +1,5 @@
+"""Text helpers."""
+
+
+def normalize_sku(raw: str) -> str:
+    return raw.strip().upper()
