@@ -322,17 +322,19 @@ static int to_strv(PyObject *seq, const char *what, char ***out) {
 }
 
 static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"scope",   "root",     "include", "exclude",
-                             "node_cap", "backend", "builtins", NULL};
+    static char *kwlist[] = {"scope",   "root",     "include",  "exclude",
+                             "node_cap", "backend", "builtins", "root_outside", NULL};
     const char *scope = "all", *root = NULL, *backend = NULL;
     PyObject *include = NULL, *exclude = NULL;
     unsigned int node_cap = 0;
-    int builtins = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|szOOIzp:Session", kwlist, &scope, &root,
-                                     &include, &exclude, &node_cap, &backend, &builtins))
+    int builtins = 0, root_outside = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|szOOIzpp:Session", kwlist, &scope, &root,
+                                     &include, &exclude, &node_cap, &backend, &builtins,
+                                     &root_outside))
         return NULL;
     cf_scope sc = {0};
     sc.builtins = builtins;
+    sc.root_outside = root_outside;
     if (strcmp(scope, "all") == 0) sc.mode = CF_SCOPE_ALL;
     else if (strcmp(scope, "project") == 0) sc.mode = CF_SCOPE_PROJECT;
     else if (strcmp(scope, "prefixes") == 0) sc.mode = CF_SCOPE_PREFIXES;

@@ -80,7 +80,10 @@ class Session:
     session sees every event.  Threads whose Python thread state is created
     while the session runs are traced, as is the thread that starts it.
     ``builtins`` also records C functions (``builtins:len``): through CALL
-    events on 3.12+, through the "profile" backend before 3.12."""
+    events on 3.12+, through the "profile" backend before 3.12.
+    ``root_outside``: the scope is opened by code outside it (a test
+    runner), so the top level's calls into outside code are not recorded
+    (in-scope code they call attaches to the root)."""
 
     def __init__(
         self,
@@ -91,6 +94,7 @@ class Session:
         node_cap: int = 0,
         backend: Optional[str] = None,
         builtins: bool = False,
+        root_outside: bool = False,
     ) -> None: ...
     def start(self) -> None:
         """Start (or continue) recording; on a running session, start

@@ -12,7 +12,7 @@ gate is off (budgets only, no baselines)."""
 
 import os
 import sys
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import pytest
 
@@ -21,9 +21,8 @@ from . import baseline as store_mod
 from . import gate
 from .graph import CallGraph, _View
 from .scope import LiveCallGraph
-from .runner_frames import Outside, outside_predicate, strip_runner, stripped_entry
 from .session_report import SessionResults
-from .testjudge import TestJudge
+from .testjudge import RUNNER_MODULES, TestJudge, new_test_session
 from .settings import Settings, add_options
 
 RUNNING_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -41,27 +40,26 @@ PLUGIN_NAME = "callflow-session"
 
 
 class TestCallGraph(LiveCallGraph):
-    """A test's graph (the ``callflow`` fixture): one native session
-    across the test's traced phases, read without the runner's frames
-    (runner_frames.py); live while the test runs, frozen once judged.
-    Frozen, the runner's frames are taken out only when the graph is read:
-    the gate itself needs the counts alone (``entry``)."""
+    """A test's graph (the ``callflow`` fixture): one native session across
+    the test's traced phases, opened with ``root_outside`` so the runner
+    around the test is not in it; live while the test runs, frozen once
+    judged.  Frozen, its Python view is built only when read: the gate
+    itself needs the counts alone (``entry``)."""
 
-    __slots__ = ("_outside", "_raw")
+    __slots__ = ("_raw",)
     __test__ = False  # not a test class, whatever its name
 
-    def __init__(self, session: "_native.Session", outside: Outside) -> None:
+    def __init__(self, session: "_native.Session") -> None:
         super().__init__(session)
-        self._outside = outside
         self._raw: Optional[_native.Graph] = None
 
     def _view(self) -> _View:
         session = self._session
         if session is not None:
-            return strip_runner(CallGraph(session.graph()), self._outside)._view()
+            return _View(session.graph())
         raw = self._raw
         if raw is not None:
-            self._fixed = strip_runner(CallGraph(raw), self._outside)._view()
+            self._fixed = _View(raw)
             self._raw = None
         return self._fixed
 
@@ -75,7 +73,7 @@ class TestCallGraph(LiveCallGraph):
         """The baseline entry of the frozen graph."""
         raw = self._raw
         if raw is not None:
-            return stripped_entry(raw, self._outside)
+            return store_mod.entry_from_native(raw)
         return store_mod.entry_from_graph(self)
 
     @property
@@ -91,9 +89,9 @@ class _TestState:
 
     __slots__ = ("session", "graph", "own_failed", "call_done", "skipped", "samples", "policy")
 
-    def __init__(self, session: "_native.Session", outside: Outside) -> None:
+    def __init__(self, session: "_native.Session") -> None:
         self.session = session
-        self.graph = TestCallGraph(session, outside)
+        self.graph = TestCallGraph(session)
         self.own_failed = False             # a traced phase failed on its own
         self.call_done = False
         self.skipped = False                # skipped (or xfailed) in the call phase
@@ -242,7 +240,7 @@ class CallflowPlugin:
         self.store = store_mod.Store(settings.directory, settings.rootdir)
         self.judge_phase = "teardown" if "teardown" in settings.phases else "call"
         self._tracked: Set[int] = set()
-        self._outside_fn: Optional[Outside] = None
+        self._runner: Optional[List[str]] = None
         # collection, for unused-baseline detection (full mode)
         self.collected_modules: Set[str] = set()
         self.collected_tests: Set[Tuple[str, str]] = set()
@@ -266,15 +264,13 @@ class CallflowPlugin:
         return self.full or id(item) in self._tracked
 
     @property
-    def _outside(self) -> Outside:
-        """Which top-level frames are the runner's (made on first use, when
+    def runner(self) -> List[str]:
+        """The test runner's modules, never recorded (made on first use, when
         every plugin is registered)."""
-        if self._outside_fn is None:
-            runner = (_runner_modules(self.config, self.settings.rootdir)
-                      if self.settings.scope == "all" else [])
-            self._outside_fn = outside_predicate(self.settings.scope, self.settings.rootdir,
-                                                 runner)
-        return self._outside_fn
+        if self._runner is None:
+            self._runner = _runner_modules(self.config, self.settings.rootdir)
+        return self._runner
+
     # -- collection (full mode) --------------------------------------------
 
     @pytest.hookimpl(wrapper=True)
@@ -309,16 +305,12 @@ class CallflowPlugin:
     # -- tracing -----------------------------------------------------------
 
     def _new_session(self) -> "_native.Session":
-        settings = self.settings
-        if isinstance(settings.scope, list):
-            return _native.Session(scope="prefixes", include=settings.scope)
-        return _native.Session(scope=settings.scope,
-                               root=settings.rootdir if settings.scope == "project" else None)
+        return new_test_session(self.settings.scope, self.settings.rootdir, self.runner)
 
     def _state(self, item: pytest.Item) -> _TestState:
         state = item.stash.get(_STATE, None)
         if state is None:
-            state = item.stash[_STATE] = _TestState(self._new_session(), self._outside)
+            state = item.stash[_STATE] = _TestState(self._new_session())
         return state
 
     def _policy(self, item: pytest.Item, state: _TestState) -> gate.Policy:
@@ -359,7 +351,7 @@ class CallflowPlugin:
                 item.runtest()
             finally:
                 session.stop()
-            run = strip_runner(CallGraph(session.graph()), self._outside)
+            run = CallGraph(session.graph())
             state.samples.append(store_mod.times_from_graph(run))
 
     # -- judging -----------------------------------------------------------
@@ -516,10 +508,9 @@ class _TeardownTracer(_PhaseTracer):
 
 
 def _runner_modules(config: pytest.Config, rootdir: str) -> List[str]:
-    """Modules of the test runner (for scope "all", where the runner's own
-    frames are in scope): pytest, pluggy and the plugins installed outside
-    the project."""
-    names = {"_pytest", "pluggy", "pytest", "py"}
+    """Modules of the test runner: pytest, pluggy and the plugins installed
+    outside the project."""
+    names = set(RUNNER_MODULES)
     root = os.path.join(os.path.abspath(rootdir), "")
     for plugin in config.pluginmanager.get_plugins():
         name = plugin.__name__ if isinstance(plugin, type(os)) else type(plugin).__module__

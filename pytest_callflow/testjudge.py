@@ -4,7 +4,7 @@ here)."""
 
 import os
 import statistics
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import _native
 from . import baseline as store_mod
@@ -129,3 +129,23 @@ class TestJudge:
             return store_mod.entry_to_graph(entry, times, python=bfile.python,
                                             scope=self.scope_mode, source=f"{bfile.shown}:{key}")
         return make
+
+
+# Test frameworks around a test (and its assertion helpers), never recorded
+# so that pytest and the unittest runner record the same calls for a test.
+# unittest.mock is not among them: mocks stand in for project code.
+RUNNER_MODULES = ("_pytest", "pluggy", "pytest", "py", "unittest.async_case", "unittest.case",
+                  "unittest.loader", "unittest.main", "unittest.result", "unittest.runner",
+                  "unittest.suite")
+
+
+def new_test_session(scope: Any, rootdir: str, runner: Sequence[str]) -> "_native.Session":
+    """A session for one test: opened from outside the scope (the runner
+    calling the test is not recorded, whatever the scope), with the runner's
+    modules excluded, so that a test calling a runner helper (pytest.raises)
+    records no runner internals either: a baseline holds the project's calls
+    only, whatever pytest version or plugins run it."""
+    if isinstance(scope, list):
+        return _native.Session(scope="prefixes", include=scope, exclude=runner, root_outside=True)
+    return _native.Session(scope=scope, root=rootdir if scope == "project" else None,
+                           exclude=runner, root_outside=True)

@@ -22,9 +22,8 @@ from . import _native
 from . import baseline as store_mod
 from . import gate
 from .graph import CallGraph
-from .runner_frames import outside_predicate, strip_runner
 from .session_report import SessionResults
-from .testjudge import TestJudge
+from .testjudge import RUNNER_MODULES, TestJudge, new_test_session
 
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -129,17 +128,12 @@ class _Session:
         self.judge = TestJudge(self.store, scope_mode=settings.scope_mode,
                                rootdir=settings.rootdir, python=PYTHON, update=settings.update,
                                require_baseline=settings.require_baseline)
-        self.outside = outside_predicate(settings.scope, settings.rootdir)
         self.collected_modules: Set[str] = set()
         self.collected_tests: Set[Tuple[str, str]] = set()
         self.complete = True  # whole modules were loaded (discover), not single tests
 
     def new_session(self) -> "_native.Session":
-        scope = self.settings.scope
-        if isinstance(scope, list):
-            return _native.Session(scope="prefixes", include=scope)
-        return _native.Session(scope=scope,
-                               root=self.settings.rootdir if scope == "project" else None)
+        return new_test_session(self.settings.scope, self.settings.rootdir, RUNNER_MODULES)
 
     def collect(self, suite: Any) -> None:
         for test in iter_tests(suite):
@@ -177,7 +171,7 @@ def _make_result_class(session: _Session) -> type:
             own_failed = marks[:2] != self._cf_marks[:2]
             if marks[2:4] != self._cf_marks[2:4]:
                 return  # skipped or an expected failure: an unfinished run
-            graph = strip_runner(CallGraph(recording.graph()), session.outside)
+            graph = CallGraph(recording.graph())
             module, key = test_identity(test, session.settings.rootdir)
             try:
                 policy = session.settings.policy.with_marker(

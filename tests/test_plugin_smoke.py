@@ -17,7 +17,6 @@ import pytest
 
 from pytest_callflow import _native, baseline, gate, trace_scope
 from pytest_callflow.graph import CallGraph
-from pytest_callflow.runner_frames import strip_runner, stripped_entry
 
 INI = """[pytest]
 pythonpath = .
@@ -244,23 +243,6 @@ def test_unittest_runner_shares_the_baselines(pytester: pytest.Pytester,
 
 def _runner_frame(work: Any) -> Any:
     return work()
-
-
-def test_stripped_entry_equals_the_stripped_graph() -> None:
-    def work() -> None:
-        for _ in range(3):
-            json.dumps([1])
-
-    with trace_scope(scope="all") as graph:
-        _runner_frame(work)
-        _runner_frame(work)
-    outside = (lambda name, file, flags: name.endswith(":_runner_frame"))  # noqa: E731
-    stripped = strip_runner(graph, outside)
-    assert "test_plugin_smoke:_runner_frame" not in stripped
-    assert [c.name for c in stripped.root.children] == [
-        "test_plugin_smoke:test_stripped_entry_equals_the_stripped_graph.<locals>.work"]
-    assert stripped.root.children[0].calls == 2
-    assert stripped_entry(graph._view().graph, outside) == baseline.entry_from_graph(stripped)
 
 
 def test_marker_arguments_are_checked() -> None:

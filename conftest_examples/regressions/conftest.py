@@ -11,14 +11,14 @@ job would::
 Recipe 3 (this file): a project-wide default for ``@pytest.mark.callflow``.
 Every test that has no callflow marker of its own gets ``strict=True``: besides
 rising call counts, a call path that appeared or vanished since the baseline
-fails the test too.  It also ignores pytest's own helpers (``pytest.raises``
-is recorded as a leaf call such as ``_pytest.raises:raises``): their names
-change between pytest versions, which strict would otherwise report; a
-trailing "." or ":" makes an ignore entry a prefix.  A test's own marker (for instance the ``max_calls``
+fails the test too.  (pytest's own helpers such as ``pytest.raises`` are never
+recorded, so a pytest upgrade changes no baseline.)  A test's own marker (for
+instance the ``max_calls``
 budget in tests/test_repository.py) replaces the default rather than merging
 with it.  Other useful defaults: ``max_calls_increase=0.1`` for a slow,
 data-dependent directory, or ``ignore=["shop.log:debug"]`` for a helper
-whose count depends on the log level.
+whose count depends on the log level (a trailing "." or ":" makes an ignore
+entry a module prefix).
 
 Recipes 1 and 2 (``callflow = true`` in the ini, a fixture reading the
 ``callflow`` live graph) are in conftest_examples/passing/.
@@ -30,7 +30,7 @@ import pytest
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
-    default = pytest.mark.callflow(strict=True, ignore=["_pytest."])
+    default = pytest.mark.callflow(strict=True)
     for item in items:
         if item.get_closest_marker("callflow") is None:
             item.add_marker(default)

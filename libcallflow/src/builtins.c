@@ -78,7 +78,8 @@ int cf_builtin_event(cf_thread *th, PyCodeObject *caller, PyObject *callable, in
      * own code, not from excluded modules). */
     cf_coderec *crec = cf_coderec_get(caller, th);
     if (!crec) return 0;
-    if (!(cf_slots_mask & (crec->in_mask | crec->out_mask))) return 1;
+    if (!(cf_slots_mask & (crec->in_mask | crec->out_mask)))
+        return crec->flags & CF_CODE_SELF ? 2 : 1;
     want &= crec->in_mask | crec->out_mask;
     uint32_t func = builtin_func(key, callable, th);
     if (func == CF_NO_FUNC) return 0;

@@ -11,7 +11,20 @@
 static int g_tool = -1;
 static PyObject *g_disable; /* sys.monitoring.DISABLE */
 static PyObject *g_monitoring;
-static int g_disabled_any;
+/* What the code switched off since the last restart_events() was unwanted
+ * by: 0 nothing (or only the tracer's own code, never wanted), 1 sessions
+ * of several scopes, else the one scope hash of the sessions then running.
+ * A session of that same scope starting later wants none of it either, so
+ * the global restart is skipped: a pytest run starts one session per test. */
+static uint64_t g_disabled_for;
+
+static PyObject *disable(int self_code) {
+    if (!self_code) {
+        uint64_t h = cf_running_scope_hash();
+        g_disabled_for = !g_disabled_for || g_disabled_for == h ? h : 1;
+    }
+    return Py_NewRef(g_disable);
+}
 
 /* Key identifying a running generator/coroutine frame across suspensions:
  * its frame object, owned by the generator while it lives. */
@@ -31,10 +44,8 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
     uint32_t wanted = rec->in_mask | rec->out_mask;
     uint32_t want = th->mask & wanted & ~done;
     if (!want) {
-        if (can_disable && !done && !(cf_slots_mask & wanted)) {
-            g_disabled_any = 1;
-            return Py_NewRef(g_disable);
-        }
+        if (can_disable && !done && !(cf_slots_mask & wanted))
+            return disable(rec->flags & CF_CODE_SELF);
         Py_RETURN_NONE;
     }
     void *key = NULL;
@@ -122,10 +133,8 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
     }
     if (!wanted_here && can_disable && !th->busy) {
         if (!rec && !(rec = cf_coderec_get(code, th))) Py_RETURN_NONE;
-        if (!(cf_slots_mask & (rec->in_mask | rec->out_mask))) {
-            g_disabled_any = 1;
-            return Py_NewRef(g_disable);
-        }
+        if (!(cf_slots_mask & (rec->in_mask | rec->out_mask)))
+            return disable(rec->flags & CF_CODE_SELF);
     }
     Py_RETURN_NONE;
 }
@@ -149,10 +158,9 @@ static PyObject *cb_call(PyObject *self, PyObject *const *args, size_t nf, PyObj
     (void)kw;
     int64_t now = cf_now();
     cf_thread *th = cf_thread_current();
-    if (th && !th->busy && PyVectorcall_NARGS(nf) >= 3 &&
-        cf_builtin_event(th, (PyCodeObject *)args[0], args[2], 1, now)) {
-        g_disabled_any = 1;
-        return Py_NewRef(g_disable);
+    if (th && !th->busy && PyVectorcall_NARGS(nf) >= 3) {
+        int off = cf_builtin_event(th, (PyCodeObject *)args[0], args[2], 1, now);
+        if (off) return disable(off == 2);
     }
     Py_RETURN_NONE;
 }
@@ -333,8 +341,8 @@ static void follow_builtins(void) {
 
 static void mon_scope_changed(int started) {
     follow_builtins();
-    if (!started || !g_disabled_any) return;
-    g_disabled_any = 0;
+    if (!started || !g_disabled_for || g_disabled_for == cf_running_scope_hash()) return;
+    g_disabled_for = 0;
     PyObject *r = mon_call("restart_events", "()");
     if (r) Py_DECREF(r); else PyErr_WriteUnraisable(NULL);
 }

@@ -250,6 +250,17 @@ static int adopt_thread(cf_session *s) {
     return 0;
 }
 
+uint64_t cf_running_scope_hash(void) {
+    uint64_t h = 0;
+    for (uint32_t slot = 0; slot < CF_MAX_SESSIONS; slot++) {
+        if (!(cf_slots_mask & (1u << slot))) continue;
+        uint64_t sh = cf_session_scope_hash(cf_slots[slot].session);
+        if (h && h != sh) return 1;
+        h = sh;
+    }
+    return h;
+}
+
 int cf_hooks_pause(int paused) {
     cf_thread *th = cf_thread_current();
     if (!th) return -1;

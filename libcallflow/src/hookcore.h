@@ -119,6 +119,10 @@ static inline int cf_class_in_slot(const cf_coderec *rec, uint32_t slot) {
     return (rec->in_mask >> slot) & 1 ? CF_CLASS_IN : CF_CLASS_OUT;
 }
 
+/* The scope hash shared by every running session, 1 when they differ, 0
+ * when none runs. */
+uint64_t cf_running_scope_hash(void);
+
 /* C functions (builtins.c).  A C function is identified by its PyMethodDef,
  * static for the life of the process and shared by the bound and unbound
  * forms ("x".join and str.join), so it doubles as the frame's code key. */
@@ -128,9 +132,10 @@ static inline const void *cf_builtin_key(PyObject *callable) {
     return NULL;
 }
 /* A C function is called (is_call) from `caller` or returns/raises: feed
- * the sessions of this thread that record C functions.  Returns 1 when the
- * caller's code is recorded by no running session (the tracer's own code,
- * excluded modules): the call site may be switched off. */
+ * the sessions of this thread that record C functions.  Returns non-zero
+ * when the caller's code is recorded by no running session, so the call
+ * site may be switched off: 2 for the tracer's own code (never recorded),
+ * 1 for code the running scopes exclude. */
 int cf_builtin_event(cf_thread *th, PyCodeObject *caller, PyObject *callable, int is_call,
                      int64_t now);
 

@@ -97,6 +97,7 @@ struct cf_session {
     int running;
     int64_t began, duration_ns;
     uint64_t lost_events; /* dropped for want of memory */
+    uint64_t scope_hash;  /* cf_session_scope_hash */
 };
 
 /* Slow paths (session.c). */

@@ -85,6 +85,26 @@ int cf_session_classify(const cf_session *cs, uint32_t func) {
     return cls;
 }
 
+static uint64_t fnv(uint64_t h, const char *str) {
+    for (; str && *str; str++) {
+        h ^= (unsigned char)*str;
+        h *= 1099511628211ull;
+    }
+    return (h ^ 0x1f) * 1099511628211ull; /* a separator after each string */
+}
+
+static uint64_t scope_hash(const cf_scope *sc) {
+    uint64_t h = 1469598103934665603ull;
+    h ^= (uint64_t)sc->mode | (uint64_t)sc->builtins << 8 | (uint64_t)sc->root_outside << 16;
+    h = fnv(h, sc->root);
+    for (size_t i = 0; sc->include && sc->include[i]; i++) h = fnv(h, sc->include[i]);
+    h = fnv(h, "\x01");
+    for (size_t i = 0; sc->exclude && sc->exclude[i]; i++) h = fnv(h, sc->exclude[i]);
+    return h > 1 ? h : h + 2;
+}
+
+uint64_t cf_session_scope_hash(const cf_session *s) { return s->scope_hash; }
+
 /* ---------------------------------------------------------- lifecycle */
 
 static int reset_tree(cf_session *s) {
@@ -111,6 +131,7 @@ cf_session *cf_session_new(const cf_scope *scope, uint32_t node_cap) {
     if (!s) return NULL;
     s->scope.mode = scope ? scope->mode : CF_SCOPE_ALL;
     s->scope.builtins = scope ? scope->builtins : 0;
+    s->scope.root_outside = scope ? scope->root_outside : 0;
     if (scope && scope->root) {
         size_t n = strlen(scope->root);
         s->scope.root = malloc(n + 2);
@@ -130,6 +151,7 @@ cf_session *cf_session_new(const cf_scope *scope, uint32_t node_cap) {
         cf_map_init(&s->susp_index, 64) < 0)
         goto fail;
     reset_tree(s);
+    s->scope_hash = scope_hash(&s->scope);
     return s;
 fail:
     cf_session_free(s);
@@ -168,7 +190,7 @@ cf_tstack *cf_session_new_tstack(cf_session *s) {
         return NULL;
     }
     cf_frame *root = &t->frames[0];
-    root->kind = CF_FRAME_IN;
+    root->kind = s->scope.root_outside ? CF_FRAME_TRANSPARENT : CF_FRAME_IN;
     root->node = 0;
     root->rec = 0;
     root->func = CF_NO_FUNC;

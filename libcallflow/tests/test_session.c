@@ -250,3 +250,33 @@ Test(registry, one_name_in_two_files_is_two_entries_of_one_function) {
     cf_graph_free(g);
     cf_session_free(s2);
 }
+
+Test(session, opened_from_outside_the_top_level_records_no_outside_calls) {
+    /* A runner (outside code) calls the test (in scope), which calls a
+     * library function (a leaf); the runner's own frames are not recorded. */
+    cf_scope sc = {.mode = CF_SCOPE_PROJECT, .root = "/repo/", .root_outside = 1};
+    cf_session *s2 = cf_session_new(&sc, 0);
+    cf_tstack *t2 = cf_session_new_tstack(s2);
+    cf_session_begin(s2, 0);
+    static char runner, test, lib;
+    uint32_t R = cf_registry_intern("runner:call", "/usr/lib/runner.py", 1, CF_FUNC_EXTERNAL);
+    uint32_t T = cf_registry_intern("tests.test_x:test_it", "/repo/tests/test_x.py", 1, 0);
+    uint32_t L = cf_registry_intern("json:dumps", "/usr/lib/json.py", 1, CF_FUNC_EXTERNAL);
+    cf_rec_call(s2, t2, R, CF_CLASS_OUT, &runner, NULL, 1);
+    cf_rec_call(s2, t2, T, CF_CLASS_IN, &test, NULL, 2);
+    cf_rec_call(s2, t2, L, CF_CLASS_OUT, &lib, NULL, 3);
+    cf_rec_return(s2, t2, &lib, 4);
+    cf_rec_return(s2, t2, &test, 5);
+    cf_rec_return(s2, t2, &runner, 6);
+    cf_graph *g = cf_session_graph(s2, 7);
+    cr_assert_eq(cf_graph_find_func(g, "runner:call"), CF_NO_FUNC, "the runner is not recorded");
+    uint32_t ti = cf_graph_find_func(g, "tests.test_x:test_it");
+    uint32_t li = cf_graph_find_func(g, "json:dumps");
+    cr_assert_neq(ti, CF_NO_FUNC);
+    cr_assert_neq(li, CF_NO_FUNC, "calls from the test into outside code stay leaves");
+    cr_assert_neq(cf_graph_find_edge(g, ti, li), UINT32_MAX);
+    cr_assert_eq(g->nnodes, 3, "root -> test -> json:dumps");
+    cr_assert_eq(g->nodes[1].parent, 0);
+    cf_graph_free(g);
+    cf_session_free(s2);
+}

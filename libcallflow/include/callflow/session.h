@@ -42,6 +42,10 @@ typedef struct cf_scope {
     char **include;   /* module prefixes always IN (NULL-terminated) */
     char **exclude;   /* module prefixes always SKIP (NULL-terminated) */
     int builtins;     /* also record C functions (builtins:len, math:sqrt) */
+    /* The scope is opened by code outside it (a test runner): at the top
+     * level, calls into outside code are not recorded, as below any other
+     * outside code; in-scope code called from there attaches to the root. */
+    int root_outside;
 } cf_scope;
 
 /* Copies the scope's strings.  node_cap 0 means CF_DEFAULT_NODE_CAP. */
@@ -53,6 +57,9 @@ void cf_session_free(cf_session *s);
 int cf_session_classify(const cf_session *s, uint32_t func);
 /* Whether the session records C functions too. */
 int cf_session_wants_builtins(const cf_session *s);
+/* A hash of the scope's rules (never 0 or 1): sessions with equal hashes
+ * record the same functions. */
+uint64_t cf_session_scope_hash(const cf_session *s);
 int cf_scope_classify(const cf_scope *scope, const char *name,
                       const char *file, uint32_t flags);
 
