@@ -5,6 +5,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+from pytest_callflow.baseline import write_atomic
+
 if TYPE_CHECKING:
     from .graph import CallGraph
 
@@ -31,18 +33,7 @@ def export_json(graph: "CallGraph", output_path: PathArg) -> None:
     are created)."""
     path = Path(output_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(graph.to_dict(), indent=2, ensure_ascii=False)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(str(path), json.dumps(graph.to_dict(), indent=2, ensure_ascii=False))
 
 
 def export_graph(graph: "CallGraph", output_path: PathArg, format: str = "auto") -> None:
