@@ -79,8 +79,10 @@ bench: EXTRA_REQS := -r bench/requirements.txt
 bench: install-bench-3.11 install-bench-3.12
 	$(BUILD)/venv-bench-3.12/bin/python -m bench
 	$(BUILD)/venv-bench-3.12/bin/python bench/suite.py
+	$(BUILD)/venv-bench-3.12/bin/python -P bench/census.py
 	$(BUILD)/venv-bench-3.11/bin/python -m bench
 	$(BUILD)/venv-bench-3.11/bin/python bench/suite.py
+	$(BUILD)/venv-bench-3.11/bin/python -P bench/census.py
 
 # Sanitizers: the C tests built with ASan+UBSan, then the extension built
 # the same way and the pytest suite run with the runtime preloaded (the

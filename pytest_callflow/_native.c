@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callflow/census.h"
 #include "callflow/compare.h"
 #include "callflow/hooks.h"
 #include "callflow/json.h"
@@ -728,6 +729,410 @@ done:
     return res;
 }
 
+/* ----------------------------------------------------------------- Census */
+
+/* A heap census (libcallflow cf_census).  Census objects are allocated
+ * with malloc, outside Python's allocators, and are not gc-tracked: the
+ * snapshots a caller keeps never count as growth in a later census (types,
+ * sys.getallocatedblocks() or tracemalloc). */
+typedef struct {
+    PyObject_HEAD
+    cf_census *c;
+} CensusObject;
+
+static PyTypeObject Census_Type;
+
+static PyObject *census_wrap(cf_census *c) {
+    if (!c) return NULL;
+#ifdef Py_GIL_DISABLED
+    CensusObject *self = PyObject_Malloc(sizeof *self);
+#else
+    CensusObject *self = malloc(sizeof *self);
+#endif
+    if (!self) {
+        cf_census_free(c);
+        return PyErr_NoMemory();
+    }
+    PyObject_Init((PyObject *)self, &Census_Type);
+    self->c = c;
+    return (PyObject *)self;
+}
+
+static void Census_dealloc(CensusObject *self) {
+    cf_census_free(self->c);
+#ifdef Py_GIL_DISABLED
+    PyObject_Free(self);
+#else
+    free(self);
+#endif
+}
+
+static PyObject *Census_repr(CensusObject *self) {
+    const cf_census *c = self->c;
+    return PyUnicode_FromFormat("<Census%s%s%s: %llu objects of %zu types, %llu bytes>",
+                                c->label ? " '" : "", c->label ? c->label : "",
+                                c->label ? "'" : "", (unsigned long long)c->objects, c->count,
+                                (unsigned long long)c->bytes);
+}
+
+static PyObject *census_pair(const cf_census_entry *e) {
+    return Py_BuildValue("(KK)", (unsigned long long)e->count, (unsigned long long)e->bytes);
+}
+
+static const cf_census_entry *census_lookup(CensusObject *self, PyObject *name) {
+    if (!PyUnicode_Check(name)) return NULL;
+    const char *s = PyUnicode_AsUTF8(name);
+    if (!s) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return cf_census_find(self->c, s);
+}
+
+static Py_ssize_t Census_len(CensusObject *self) { return (Py_ssize_t)self->c->count; }
+
+static PyObject *Census_getitem(CensusObject *self, PyObject *name) {
+    const cf_census_entry *e = census_lookup(self, name);
+    if (!e) {
+        PyErr_SetObject(PyExc_KeyError, name);
+        return NULL;
+    }
+    return census_pair(e);
+}
+
+static int Census_contains(CensusObject *self, PyObject *name) {
+    return census_lookup(self, name) != NULL;
+}
+
+static PyObject *Census_iter(CensusObject *self) {
+    PyObject *names = PyList_New((Py_ssize_t)self->c->count);
+    for (size_t i = 0; names && i < self->c->count; i++) {
+        PyObject *s = PyUnicode_FromString(self->c->items[i].name);
+        if (!s) Py_CLEAR(names);
+        else PyList_SET_ITEM(names, (Py_ssize_t)i, s);
+    }
+    if (!names) return NULL;
+    PyObject *it = PyObject_GetIter(names);
+    Py_DECREF(names);
+    return it;
+}
+
+static PyObject *Census_types(CensusObject *self, PyObject *unused) {
+    (void)unused;
+    PyObject *d = PyDict_New();
+    for (size_t i = 0; d && i < self->c->count; i++) {
+        const cf_census_entry *e = &self->c->items[i];
+        PyObject *pair = census_pair(e);
+        if (!pair || PyDict_SetItemString(d, e->name, pair) < 0) Py_CLEAR(d);
+        Py_XDECREF(pair);
+    }
+    return d;
+}
+
+static PyObject *Census_count(CensusObject *self, PyObject *name) {
+    if (!PyUnicode_Check(name)) {
+        PyErr_Format(PyExc_TypeError, "count() expects a type name (str), got %.100s",
+                     Py_TYPE(name)->tp_name);
+        return NULL;
+    }
+    const cf_census_entry *e = census_lookup(self, name);
+    return PyLong_FromUnsignedLongLong(e ? (unsigned long long)e->count : 0);
+}
+
+static PyObject *Census_dumps(CensusObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"indent", NULL};
+    int indent = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|p:dumps", kwlist, &indent)) return NULL;
+    cf_error err;
+    char *text = cf_census_dumps(self->c, indent ? 0 : CF_CENSUS_JSON_COMPACT, &err);
+    if (!text) return raise_compare_error(&err);
+    PyObject *res = PyUnicode_FromString(text);
+    free(text);
+    return res;
+}
+
+static PyObject *Census_loads(PyObject *cls, PyObject *args, PyObject *kw) {
+    (void)cls;
+    static char *kwlist[] = {"text", "source", NULL};
+    const char *text, *source = NULL;
+    Py_ssize_t len;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s#|z:loads", kwlist, &text, &len, &source))
+        return NULL;
+    cf_error err;
+    cf_census *c = cf_census_loads(text, (size_t)len, source, &err);
+    if (!c) return raise_compare_error(&err);
+    return census_wrap(c);
+}
+
+static PyObject *census_figure(int64_t v) {
+    if (v < 0) Py_RETURN_NONE;
+    return PyLong_FromLongLong((long long)v);
+}
+
+static PyObject *Census_get_objects(CensusObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromUnsignedLongLong((unsigned long long)self->c->objects);
+}
+static PyObject *Census_get_bytes(CensusObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromUnsignedLongLong((unsigned long long)self->c->bytes);
+}
+static PyObject *Census_get_blocks(CensusObject *self, void *closure) {
+    (void)closure;
+    return census_figure(self->c->blocks);
+}
+static PyObject *Census_get_traced(CensusObject *self, void *closure) {
+    (void)closure;
+    return census_figure(self->c->traced);
+}
+static PyObject *Census_get_duration_ns(CensusObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromLongLong((long long)self->c->duration_ns);
+}
+static PyObject *Census_get_label(CensusObject *self, void *closure) {
+    (void)closure;
+    if (!self->c->label) Py_RETURN_NONE;
+    return PyUnicode_FromString(self->c->label);
+}
+
+static PyMethodDef Census_methods[] = {
+    {"types", (PyCFunction)Census_types, METH_NOARGS, "{type name: (count, bytes)}, by name."},
+    {"count", (PyCFunction)Census_count, METH_O, "Live objects of a type name (0 if none)."},
+    {"dumps", (PyCFunction)(void (*)(void))Census_dumps, METH_VARARGS | METH_KEYWORDS,
+     "Serialise to callflow-census/1 JSON."},
+    {"loads", (PyCFunction)(void (*)(void))Census_loads,
+     METH_VARARGS | METH_KEYWORDS | METH_STATIC, "Parse callflow-census/1 JSON text."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Census_getset[] = {
+    {"objects", (getter)Census_get_objects, NULL, "Live gc-tracked objects counted.", NULL},
+    {"bytes", (getter)Census_get_bytes, NULL, "Their bytes.", NULL},
+    {"blocks", (getter)Census_get_blocks, NULL, "sys.getallocatedblocks() or None.", NULL},
+    {"traced", (getter)Census_get_traced, NULL, "tracemalloc traced bytes, None if off.", NULL},
+    {"duration_ns", (getter)Census_get_duration_ns, NULL, "How long the census took.", NULL},
+    {"label", (getter)Census_get_label, NULL, "The label given, or None.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMappingMethods Census_as_mapping = {
+    .mp_length = (lenfunc)Census_len,
+    .mp_subscript = (binaryfunc)Census_getitem,
+};
+
+static PySequenceMethods Census_as_sequence = {
+    .sq_contains = (objobjproc)Census_contains,
+};
+
+static PyTypeObject Census_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pytest_callflow._native.Census",
+    .tp_basicsize = sizeof(CensusObject),
+    .tp_dealloc = (destructor)Census_dealloc,
+    .tp_repr = (reprfunc)Census_repr,
+    .tp_as_mapping = &Census_as_mapping,
+    .tp_as_sequence = &Census_as_sequence,
+    .tp_iter = (getiterfunc)Census_iter,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A heap census: live gc-tracked objects by type name (count, bytes).",
+    .tp_methods = Census_methods,
+    .tp_getset = Census_getset,
+};
+
+static PyObject *mod_census(PyObject *mod, PyObject *args, PyObject *kw) {
+    (void)mod;
+    static char *kwlist[] = {"label", NULL};
+    const char *label = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|z:census", kwlist, &label)) return NULL;
+    cf_census *c = cf_census_take();
+    if (!c) return NULL;
+    if (label && cf_census_set_label(c, label) < 0) {
+        cf_census_free(c);
+        return PyErr_NoMemory();
+    }
+    return census_wrap(c);
+}
+
+static PyObject *mod_census_diff(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *before, *after;
+    if (!PyArg_ParseTuple(args, "O!O!:census_diff", &Census_Type, &before, &Census_Type, &after))
+        return NULL;
+    cf_census_diff d;
+    cf_census_diff_init(&d);
+    cf_error err;
+    if (cf_census_diff_compute(((CensusObject *)before)->c, ((CensusObject *)after)->c, &d,
+                               &err) < 0)
+        return raise_compare_error(&err);
+    PyObject *types = PyDict_New();
+    for (size_t i = 0; types && i < d.count; i++) {
+        const cf_census_change *ch = &d.items[i];
+        PyObject *pair = Py_BuildValue("(LL)", (long long)ch->count, (long long)ch->bytes);
+        if (!pair || PyDict_SetItemString(types, ch->name, pair) < 0) Py_CLEAR(types);
+        Py_XDECREF(pair);
+    }
+    PyObject *res = NULL;
+    if (types) {
+        PyObject *blocks = d.has_blocks ? PyLong_FromLongLong((long long)d.blocks)
+                                        : Py_NewRef(Py_None);
+        PyObject *traced = d.has_traced ? PyLong_FromLongLong((long long)d.traced)
+                                        : Py_NewRef(Py_None);
+        if (blocks && traced)
+            res = Py_BuildValue("{s:O,s:L,s:L,s:O,s:O}", "types", types, "objects",
+                                (long long)d.objects, "bytes", (long long)d.bytes, "blocks",
+                                blocks, "traced", traced);
+        Py_XDECREF(blocks);
+        Py_XDECREF(traced);
+        Py_DECREF(types);
+    }
+    cf_census_diff_clear(&d);
+    return res;
+}
+
+/* The arguments of census_growth / census_growth_json: the censuses (an
+ * array of borrowed pointers into *keep, a list that holds them) and the
+ * policy (its ignore names malloc'd in *names). */
+static int growth_args(PyObject *args, PyObject *kw, const char *fmt, PyObject **keep,
+                       const cf_census ***snaps, size_t *n, cf_growth_policy *p, char ***names) {
+    static char *kwlist[] = {"censuses",   "warmup",     "min_count", "min_bytes",
+                             "min_blocks", "min_traced", "ignore",    NULL};
+    PyObject *seq, *ignore = Py_None;
+    Py_ssize_t warmup = 1;
+    long long floors[4] = {1, 1, 1, 1};
+    static const char *const floor_names[4] = {"min_count", "min_bytes", "min_blocks",
+                                               "min_traced"};
+    *keep = NULL;
+    *snaps = NULL;
+    *names = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, fmt, kwlist, &seq, &warmup, &floors[0], &floors[1],
+                                     &floors[2], &floors[3], &ignore))
+        return -1;
+    cf_growth_policy_init(p);
+    if (warmup < 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "warmup must be >= 1 (the census after the last warm-up run is the "
+                     "baseline), got %zd", warmup);
+        return -1;
+    }
+    p->warmup = (size_t)warmup;
+    for (int i = 0; i < 4; i++)
+        if (floors[i] < 0) {
+            PyErr_Format(PyExc_ValueError, "%s must be >= 0, got %lld", floor_names[i], floors[i]);
+            return -1;
+        }
+    p->min_count = (uint64_t)floors[0];
+    p->min_bytes = (uint64_t)floors[1];
+    p->min_blocks = (uint64_t)floors[2];
+    p->min_traced = (uint64_t)floors[3];
+    if (ignore != Py_None) {
+        if (PyUnicode_Check(ignore) || PyBytes_Check(ignore)) {
+            PyErr_SetString(PyExc_TypeError, "ignore must be a sequence of names, not a string");
+            return -1;
+        }
+        if (to_strv(ignore, "ignore", names) < 0) return -1;
+        while ((*names)[p->nignore]) p->nignore++;
+        p->ignore = (const char *const *)*names;
+    }
+    *keep = PySequence_List(seq);
+    if (!*keep) return -1;
+    Py_ssize_t count = PyList_GET_SIZE(*keep);
+    *snaps = calloc((size_t)count + 1, sizeof **snaps);
+    if (!*snaps) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = PyList_GET_ITEM(*keep, i);
+        if (!PyObject_TypeCheck(item, &Census_Type)) {
+            PyErr_Format(PyExc_TypeError, "censuses[%zd]: expected a Census, got %.100s", i,
+                         Py_TYPE(item)->tp_name);
+            return -1;
+        }
+        (*snaps)[i] = ((CensusObject *)item)->c;
+    }
+    *n = (size_t)count;
+    return 0;
+}
+
+static PyObject *int64_list(const int64_t *v, size_t n) {
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        PyObject *x = PyLong_FromLongLong((long long)v[i]);
+        if (!x) Py_CLEAR(list);
+        else PyList_SET_ITEM(list, (Py_ssize_t)i, x);
+    }
+    return list;
+}
+
+static int append_str(PyObject *list, const char *s) {
+    PyObject *x = PyUnicode_FromString(s);
+    int rc = x ? PyList_Append(list, x) : -1;
+    Py_XDECREF(x);
+    return rc;
+}
+
+static PyObject *leak_dict(const cf_leak *k, size_t runs) {
+    PyObject *by = PyList_New(0);
+    if (!by) return NULL;
+    if (((k->by & CF_LEAK_BY_COUNT) && append_str(by, "count") < 0) ||
+        ((k->by & CF_LEAK_BY_BYTES) && append_str(by, "bytes") < 0)) {
+        Py_DECREF(by);
+        return NULL;
+    }
+    return Py_BuildValue("{s:s,s:N,s:N,s:N,s:K,s:K}", "name", k->name, "by", by, "count_growth",
+                         int64_list(k->count_growth, runs), "bytes_growth",
+                         int64_list(k->bytes_growth, runs), "count", (unsigned long long)k->count,
+                         "bytes", (unsigned long long)k->bytes);
+}
+
+/* Shared body: judge, then render as a list of dicts or as JSON text. */
+static PyObject *growth_common(PyObject *args, PyObject *kw, const char *fmt, int as_json) {
+    PyObject *keep, *res = NULL;
+    const cf_census **snaps;
+    size_t n = 0;
+    cf_growth_policy p;
+    char **names;
+    cf_leaks out;
+    cf_leaks_init(&out);
+    if (growth_args(args, kw, fmt, &keep, &snaps, &n, &p, &names) < 0) goto done;
+    cf_error err;
+    if (cf_census_growth(snaps, n, &p, &out, &err) < 0) {
+        raise_compare_error(&err);
+        goto done;
+    }
+    if (as_json) {
+        char *text = cf_leaks_dumps(&out, 0, &err);
+        if (!text) {
+            raise_compare_error(&err);
+            goto done;
+        }
+        res = PyUnicode_FromString(text);
+        free(text);
+        goto done;
+    }
+    res = PyList_New((Py_ssize_t)out.count);
+    for (size_t i = 0; res && i < out.count; i++) {
+        PyObject *d = leak_dict(&out.items[i], out.runs);
+        if (!d) Py_CLEAR(res);
+        else PyList_SET_ITEM(res, (Py_ssize_t)i, d);
+    }
+done:
+    cf_leaks_clear(&out);
+    free(snaps);
+    free_strv(names);
+    Py_XDECREF(keep);
+    return res;
+}
+
+static PyObject *mod_census_growth(PyObject *mod, PyObject *args, PyObject *kw) {
+    (void)mod;
+    return growth_common(args, kw, "O|$nLLLLO:census_growth", 0);
+}
+
+static PyObject *mod_census_growth_json(PyObject *mod, PyObject *args, PyObject *kw) {
+    (void)mod;
+    return growth_common(args, kw, "O|$nLLLLO:census_growth_json", 1);
+}
+
 /* ----------------------------------------------------------------- module */
 
 static PyObject *mod_set_namer(PyObject *mod, PyObject *args) {
@@ -755,6 +1160,16 @@ static PyMethodDef module_methods[] = {
      "check_budgets(current, budgets): a finding for each name called more than its limit."},
     {"findings_json", mod_findings_json, METH_O,
      "findings_json(findings): the findings as JSON text (keys sorted)."},
+    {"census", (PyCFunction)(void (*)(void))mod_census, METH_VARARGS | METH_KEYWORDS,
+     "census(label=None): a heap census of the live gc-tracked objects (a Census)."},
+    {"census_diff", mod_census_diff, METH_VARARGS,
+     "census_diff(before, after): what changed, by type and in the totals."},
+    {"census_growth", (PyCFunction)(void (*)(void))mod_census_growth,
+     METH_VARARGS | METH_KEYWORDS,
+     "census_growth(censuses, *, warmup, floors..., ignore): leaking types (list of dicts)."},
+    {"census_growth_json", (PyCFunction)(void (*)(void))mod_census_growth_json,
+     METH_VARARGS | METH_KEYWORDS,
+     "census_growth_json(censuses, ...): the verdicts of census_growth as JSON text."},
     {"set_namer", mod_set_namer, METH_VARARGS,
      "set_namer(namer, builtin_namer=None): how code objects and C functions are named."},
     {"set_paused", mod_set_paused, METH_O,
@@ -769,7 +1184,9 @@ static struct PyModuleDef module_def = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&Graph_Type) < 0 || PyType_Ready(&Session_Type) < 0) return NULL;
+    if (PyType_Ready(&Graph_Type) < 0 || PyType_Ready(&Session_Type) < 0 ||
+        PyType_Ready(&Census_Type) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (!m) return NULL;
     PyObject *backends = PyTuple_New(0);
@@ -784,9 +1201,13 @@ PyMODINIT_FUNC PyInit__native(void) {
     }
     Py_INCREF(&Graph_Type);
     Py_INCREF(&Session_Type);
+    Py_INCREF(&Census_Type);
     if (!backends || PyModule_AddObject(m, "BACKENDS", backends) < 0 ||
         PyModule_AddObject(m, "Graph", (PyObject *)&Graph_Type) < 0 ||
         PyModule_AddObject(m, "Session", (PyObject *)&Session_Type) < 0 ||
+        PyModule_AddObject(m, "Census", (PyObject *)&Census_Type) < 0 ||
+        PyModule_AddStringConstant(m, "CENSUS_BLOCKS", CF_CENSUS_BLOCKS) < 0 ||
+        PyModule_AddStringConstant(m, "CENSUS_TRACED", CF_CENSUS_TRACED) < 0 ||
         PyModule_AddStringConstant(m, "DEFAULT_BACKEND", cf_hooks_default_backend()) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_GENERATOR", CF_FUNC_GENERATOR) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_COROUTINE", CF_FUNC_COROUTINE) < 0 ||

@@ -3,7 +3,7 @@ of libcallflow.  Times are integer nanoseconds here; the Python layer turns
 them into seconds."""
 
 from types import CodeType
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 # Function flags (cf_gfunc.flags in libcallflow/include/callflow/graph.h).
 FLAG_GENERATOR: int  # 1
@@ -145,3 +145,97 @@ class Graph:
                  backend: Optional[str] = None,
                  scope: Optional[str] = None,
                  duration_ns: Optional[int] = None) -> None: ...
+
+# Heap census (libcallflow/include/callflow/census.h has the rules).
+# A type is named "module.qualname" ("builtins.dict", "app.f.<locals>.C");
+# bytes = what sys.getsizeof() reports on the common types (struct, GC
+# header and pre-header, plus the storage of lists, sets and dicts).
+
+#: Names of the pseudo entries of census_growth (never a type name: no dot).
+CENSUS_BLOCKS: str  # "<allocated blocks>": sys.getallocatedblocks()
+CENSUS_TRACED: str  # "<traced memory>": tracemalloc's traced bytes
+
+class Census:
+    """A heap census: the live gc-tracked objects (those gc.get_objects()
+    lists) counted by type name, as a read-only mapping name -> (count,
+    bytes), names in sorted order.  Kept outside Python's allocators and
+    untracked: censuses kept alive never count as growth themselves."""
+
+    @property
+    def objects(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def blocks(self) -> Optional[int]:
+        """sys.getallocatedblocks() when taken (None without pymalloc)."""
+    @property
+    def traced(self) -> Optional[int]:
+        """tracemalloc's traced bytes when taken, None when not tracing."""
+    @property
+    def duration_ns(self) -> int: ...
+    @property
+    def label(self) -> Optional[str]: ...
+    def types(self) -> Dict[str, Tuple[int, int]]:
+        """{type name: (count, bytes)}, sorted by name."""
+    def count(self, name: str) -> int:
+        """Live objects of that type name (0 when none)."""
+    def __getitem__(self, name: str) -> Tuple[int, int]: ...
+    def __contains__(self, name: object) -> bool: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __len__(self) -> int: ...
+    def dumps(self, indent: bool = True) -> str:
+        """callflow-census/1 JSON, keys sorted."""
+    @staticmethod
+    def loads(text: str, source: Optional[str] = None) -> "Census":
+        """Parse callflow-census/1 JSON; ValueError naming source and place."""
+
+def census(label: Optional[str] = None) -> Census:
+    """Census the live heap: one C pass, no Python code per object (about
+    10 ms per million objects, 20 ms when they are scattered in memory).
+    RuntimeError when called while the collector runs (3.9-3.11)."""
+
+#: {"types": {name: (count change, bytes change)} for the types that
+#: changed, biggest count growth first; "objects", "bytes": total changes;
+#: "blocks", "traced": changes, None when either census lacks the figure}.
+CensusDiff = Dict[str, Any]
+
+def census_diff(before: Census, after: Census) -> CensusDiff: ...
+
+#: {"name": type name or CENSUS_BLOCKS / CENSUS_TRACED, "by": ["count"] and/or
+#: ["bytes"] (what grew on every measured run), "count_growth": [per run],
+#: "bytes_growth": [per run], "count": int, "bytes": int (in the last census)}.
+Leak = Dict[str, Any]
+
+def census_growth(
+    censuses: Sequence[Census],
+    *,
+    warmup: int = 1,
+    min_count: int = 1,
+    min_bytes: int = 1,
+    min_blocks: int = 1,
+    min_traced: int = 1,
+    ignore: Sequence[str] = (),
+) -> List[Leak]:
+    """The growth rule: censuses[i] is taken after run i; the first
+    ``warmup`` runs are warm-up and censuses[warmup - 1] the baseline (a
+    census taken before run 1 is one more leading census: add 1 to
+    warmup).  A type leaks when on every measured run its count grows by
+    >= min_count or its bytes by >= min_bytes (a floor of 0 turns that
+    test off); CENSUS_BLOCKS with min_blocks, CENSUS_TRACED with
+    min_traced.  ``ignore``: exact names, or prefixes ending in ".".
+    Ordered by total count growth, then bytes, then name; pseudo entries
+    last.  ValueError for warmup < 1, fewer than warmup + 1 censuses or a
+    negative floor; TypeError for a non-Census or a str ignore."""
+
+def census_growth_json(
+    censuses: Sequence[Census],
+    *,
+    warmup: int = 1,
+    min_count: int = 1,
+    min_bytes: int = 1,
+    min_blocks: int = 1,
+    min_traced: int = 1,
+    ignore: Sequence[str] = (),
+) -> str:
+    """The verdicts of census_growth as callflow-census/1 JSON:
+    {"leaks": [...], "policy": {...}, "runs": n, "schema": ...}."""
