@@ -1153,7 +1153,23 @@ static PyObject *mod_set_paused(PyObject *mod, PyObject *arg) {
     return PyBool_FromLong(was);
 }
 
+static PyObject *g_held; /* the Session passed to hold_backend, kept alive */
+
+static PyObject *mod_hold_backend(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    if (arg != Py_None && !PyObject_TypeCheck(arg, &Session_Type)) {
+        PyErr_SetString(PyExc_TypeError, "hold_backend() expects a Session or None");
+        return NULL;
+    }
+    if (cf_hooks_hold(arg == Py_None ? NULL : ((SessionObject *)arg)->s) < 0) return NULL;
+    Py_XSETREF(g_held, arg == Py_None ? NULL : Py_NewRef(arg));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"hold_backend", mod_hold_backend, METH_O,
+     "hold_backend(session or None): keep the hooks installed between sessions "
+     "of session's scope (a test runner's); None releases them."},
     {"compare", (PyCFunction)(void (*)(void))mod_compare, METH_VARARGS | METH_KEYWORDS,
      "compare(baseline, current, *, policy...): findings of the rule engine (list of dicts)."},
     {"check_budgets", mod_check_budgets, METH_VARARGS,

@@ -72,6 +72,13 @@ def findings_json(findings: Sequence[Finding]) -> str:
     """{"findings": [...]} as JSON text, keys sorted, indent 1; counts as
     integers, seconds as reals.  TypeError/ValueError on a malformed finding."""
 
+def hold_backend(template: Optional["Session"]) -> None:
+    """Keep the sys.monitoring hooks installed between sessions (3.12+; a
+    no-op before), for a runner that starts one session per test:
+    reinstalling them makes CPython re-instrument all the code it runs next.
+    Between sessions, code that ``template`` (a session of the runner's
+    scope, never started) excludes is switched off.  None releases."""
+
 class Session:
     """One recording scope.  ``scope`` is "all", "project" (IN: code that is
     not FLAG_EXTERNAL and whose file is under ``root``) or "prefixes" (IN:

@@ -241,6 +241,7 @@ class CallflowPlugin:
         self.judge_phase = "teardown" if "teardown" in settings.phases else "call"
         self._tracked: Set[int] = set()
         self._runner: Optional[List[str]] = None
+        self._held: Optional[_native.Session] = None
         # collection, for unused-baseline detection (full mode)
         self.collected_modules: Set[str] = set()
         self.collected_tests: Set[Tuple[str, str]] = set()
@@ -305,7 +306,16 @@ class CallflowPlugin:
     # -- tracing -----------------------------------------------------------
 
     def _new_session(self) -> "_native.Session":
+        if self._held is None:
+            # Keep the hooks installed from test to test (see hold_backend).
+            self._held = new_test_session(self.settings.scope, self.settings.rootdir, self.runner)
+            _native.hold_backend(self._held)
         return new_test_session(self.settings.scope, self.settings.rootdir, self.runner)
+
+    def release_backend(self) -> None:
+        if self._held is not None:
+            _native.hold_backend(None)
+            self._held = None
 
     def _state(self, item: pytest.Item) -> _TestState:
         state = item.stash.get(_STATE, None)
@@ -436,6 +446,9 @@ class CallflowPlugin:
         self.results.workers_reported += 1
         self.collected_modules.update(sent.get("modules", ()))
         self.collected_tests.update((m, k) for m, k in sent.get("tests", ()))
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.release_backend()
 
     # -- the controller --------------------------------------------------------
 

@@ -18,11 +18,20 @@ static PyObject *g_monitoring;
  * the global restart is skipped: a pytest run starts one session per test. */
 static uint64_t g_disabled_for;
 
-static PyObject *disable(int self_code) {
-    if (!self_code) {
-        uint64_t h = cf_running_scope_hash();
-        g_disabled_for = !g_disabled_for || g_disabled_for == h ? h : 1;
-    }
+/* DISABLE for code no running session records, or None when it must stay
+ * on: between sessions (a held backend), only code the runner's scope
+ * excludes goes off, since the next session may want anything else. */
+static PyObject *maybe_disable(const cf_coderec *rec) {
+    if (cf_slots_mask & (rec->in_mask | rec->out_mask)) Py_RETURN_NONE;
+    if (rec->flags & CF_CODE_SELF) return Py_NewRef(g_disable); /* never wanted */
+    uint64_t h;
+    if (cf_slots_mask)
+        h = cf_running_scope_hash();
+    else if (cf_idle_template && cf_session_classify(cf_idle_template, rec->func) == CF_CLASS_SKIP)
+        h = cf_session_scope_hash(cf_idle_template);
+    else
+        Py_RETURN_NONE;
+    g_disabled_for = !g_disabled_for || g_disabled_for == h ? h : 1;
     return Py_NewRef(g_disable);
 }
 
@@ -44,8 +53,7 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
     uint32_t wanted = rec->in_mask | rec->out_mask;
     uint32_t want = th->mask & wanted & ~done;
     if (!want) {
-        if (can_disable && !done && !(cf_slots_mask & wanted))
-            return disable(rec->flags & CF_CODE_SELF);
+        if (can_disable && !done) return maybe_disable(rec);
         Py_RETURN_NONE;
     }
     void *key = NULL;
@@ -133,8 +141,7 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
     }
     if (!wanted_here && can_disable && !th->busy) {
         if (!rec && !(rec = cf_coderec_get(code, th))) Py_RETURN_NONE;
-        if (!(cf_slots_mask & (rec->in_mask | rec->out_mask)))
-            return disable(rec->flags & CF_CODE_SELF);
+        return maybe_disable(rec);
     }
     Py_RETURN_NONE;
 }
@@ -158,9 +165,10 @@ static PyObject *cb_call(PyObject *self, PyObject *const *args, size_t nf, PyObj
     (void)kw;
     int64_t now = cf_now();
     cf_thread *th = cf_thread_current();
-    if (th && !th->busy && PyVectorcall_NARGS(nf) >= 3) {
-        int off = cf_builtin_event(th, (PyCodeObject *)args[0], args[2], 1, now);
-        if (off) return disable(off == 2);
+    if (th && !th->busy && PyVectorcall_NARGS(nf) >= 3 &&
+        cf_builtin_event(th, (PyCodeObject *)args[0], args[2], 1, now)) {
+        cf_coderec *rec = cf_coderec_lookup((PyCodeObject *)args[0]);
+        if (rec) return maybe_disable(rec);
     }
     Py_RETURN_NONE;
 }

@@ -267,6 +267,31 @@ int cf_hooks_pause(int paused) {
     return cf_thread_set_busy(th, paused);
 }
 
+CF_HIDDEN cf_session *cf_idle_template;
+
+int cf_hooks_hold(cf_session *templ) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (templ) {
+        if (ensure_extra_index() < 0) return -1;
+        if (!g_backend) {
+            if (g_backends[0]->install() < 0) return -1;
+            g_backend = g_backends[0];
+        }
+        cf_idle_template = templ;
+        return 0;
+    }
+    cf_idle_template = NULL;
+    if (!cf_slots_mask && g_backend) {
+        const cf_backend *b = g_backend;
+        g_backend = NULL;
+        return b->uninstall();
+    }
+#else
+    (void)templ;
+#endif
+    return 0;
+}
+
 int cf_hooks_start(cf_session *s, const char *backend_name) {
     /* A session that names no backend joins the one running. */
     if (!backend_name && g_backend) backend_name = g_backend->name;
@@ -333,7 +358,7 @@ int cf_hooks_stop(cf_session *s) {
         cf_slots[slot].session = NULL;
         bump_scope_gen();
         cf_session_end(s, now);
-        if (!cf_slots_mask && g_backend) {
+        if (!cf_slots_mask && g_backend && !cf_idle_template) {
             const cf_backend *b = g_backend;
             g_backend = NULL;
             if (b->uninstall() < 0) return -1;

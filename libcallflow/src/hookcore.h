@@ -39,6 +39,7 @@ extern CF_HIDDEN cf_slot cf_slots[CF_MAX_SESSIONS];
 extern CF_HIDDEN uint32_t cf_slots_mask; /* slots with a running session */
 extern CF_HIDDEN uint32_t cf_scope_gen;  /* bumped whenever cf_slots changes */
 extern CF_HIDDEN uint32_t cf_builtins_mask; /* running slots that record C functions */
+extern CF_HIDDEN cf_session *cf_idle_template; /* cf_hooks_hold's session, or NULL */
 
 typedef struct cf_thread {
     uint32_t gen;  /* cf_scope_gen when mask/stacks were computed */

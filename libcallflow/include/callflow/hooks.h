@@ -44,6 +44,15 @@ int cf_hooks_stop(cf_session *s);
  * previous state, or -1 when out of memory. */
 int cf_hooks_pause(int paused);
 
+/* Keep the sys.monitoring backend installed between sessions (3.12+; a
+ * no-op before): a test runner starts and stops one session per test, and
+ * installing the tool each time makes CPython re-instrument every code
+ * object it runs next.  Between sessions, code that `templ` (a session of
+ * the scope the runner's sessions have, never started) excludes is
+ * switched off; everything else runs with a callback that does nothing.
+ * templ NULL releases the hold.  The caller keeps templ alive meanwhile. */
+int cf_hooks_hold(cf_session *templ);
+
 /* The backend currently installed, or NULL. */
 const char *cf_hooks_running_backend(void);
 
