@@ -80,6 +80,13 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
     Py_RETURN_NONE;
 }
 
+/* The full path out of line, so the fast path of a start saves few
+ * registers. */
+static __attribute__((noinline)) PyObject *on_start_slow(PyObject *const *args, Py_ssize_t nargs,
+                                                         uint32_t done, int64_t now) {
+    return on_event(args, nargs, ACT_START, 1, done, now);
+}
+
 static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
     (void)kw;
@@ -96,9 +103,9 @@ static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyOb
             done |= 1u << slot;
         }
         if (mask && done == mask) Py_RETURN_NONE;
-        if (done) return on_event(args, PyVectorcall_NARGS(nf), ACT_START, 1, done, now);
+        return on_start_slow(args, PyVectorcall_NARGS(nf), done, now);
     }
-    return on_event(args, PyVectorcall_NARGS(nf), ACT_START, 1, 0, now);
+    return on_start_slow(args, PyVectorcall_NARGS(nf), 0, now);
 }
 static PyObject *cb_resume(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
@@ -117,18 +124,15 @@ static PyObject *cb_throw(PyObject *self, PyObject *const *args, size_t nf, PyOb
 /* Returns skip the code record when the frame on top is the returning one
  * (the common case): only a mismatch needs it, to tell code that is not
  * recorded (and may be switched off) from frames the scope missed. */
-static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int can_disable) {
-    int64_t now = cf_now();
-    if (CF_UNLIKELY(nargs < 1)) Py_RETURN_NONE;
-    cf_thread *th = cf_thread_current();
-    if (CF_UNLIKELY(!th)) Py_RETURN_NONE;
-    PyCodeObject *code = (PyCodeObject *)args[0];
+/* Slots whose top frame is not the returning one, out of line. */
+static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeObject *code,
+                                                          uint32_t todo, int wanted_here,
+                                                          int can_disable, int64_t now) {
     cf_coderec *rec = NULL;
-    uint32_t wanted_here = 0;
-    CF_FOR_EACH_SLOT(th->mask, slot) {
+    CF_FOR_EACH_SLOT(todo, slot) {
         cf_tstack *t = th->stacks[slot];
         cf_session *s = cf_slots[slot].session;
-        if (CF_LIKELY(t->depth > 1 && t->frames[t->depth - 1].code == (void *)code)) {
+        if (t->depth > 1 && t->frames[t->depth - 1].code == (void *)code) {
             cf_rec_close(s, t, t->depth - 1, now);
             t->depth--;
             wanted_here = 1;
@@ -144,6 +148,24 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
         return maybe_disable(rec);
     }
     Py_RETURN_NONE;
+}
+
+static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int can_disable) {
+    int64_t now = cf_now();
+    if (CF_UNLIKELY(nargs < 1)) Py_RETURN_NONE;
+    cf_thread *th = cf_thread_current();
+    if (CF_UNLIKELY(!th)) Py_RETURN_NONE;
+    PyCodeObject *code = (PyCodeObject *)args[0];
+    uint32_t mask = th->mask, done = 0;
+    CF_FOR_EACH_SLOT(mask, slot) {
+        cf_tstack *t = th->stacks[slot];
+        if (CF_UNLIKELY(t->depth <= 1 || t->frames[t->depth - 1].code != (void *)code)) break;
+        cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
+        t->depth--;
+        done |= 1u << slot;
+    }
+    if (CF_LIKELY(mask && done == mask)) Py_RETURN_NONE;
+    return on_return_slow(th, code, mask & ~done, done != 0, can_disable, now);
 }
 
 static PyObject *cb_return(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {

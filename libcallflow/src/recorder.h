@@ -27,15 +27,16 @@ typedef struct cf_node {
     uint32_t parent;
     uint32_t last_func;  /* one-entry cache of the last child looked up */
     uint32_t last_child;
+    uint32_t last_code_child;
+    uint32_t flags;
     const void *last_code; /* one-entry cache by code object, for the hooks'
                               fast path (cf_rec_call_cached) */
-    uint32_t last_code_child;
     uint64_t calls;
     int64_t total_ns;
     int64_t self_ns;
     int64_t suspended_ns;
-    uint32_t flags;
 } cf_node;
+_Static_assert(sizeof(cf_node) == 64, "cf_node is meant to be 64 bytes");
 
 /* Calls on paths refused at the node cap, per (caller, callee) function. */
 typedef struct cf_ovf {
@@ -60,7 +61,9 @@ typedef struct cf_frame {
     uint8_t kind;
     uint8_t outer_func; /* overflow frames: counts toward function total */
     uint8_t outer_edge; /* overflow frames: counts toward edge total */
+    uint8_t pad_[13];   /* 64 bytes: frames are indexed with a shift */
 } cf_frame;
+_Static_assert(sizeof(cf_frame) == 64, "cf_frame is meant to be 64 bytes");
 
 /* A suspended generator or coroutine, waiting to be resumed. */
 typedef struct cf_susp {
@@ -194,16 +197,15 @@ static inline int cf_rec_call_cached(cf_session *s, cf_tstack *t, const void *co
     uint8_t kind = (n->flags & CF_NODE_LEAF) ? CF_FRAME_LEAF : CF_FRAME_IN;
     if (kind == CF_FRAME_LEAF && top->kind != CF_FRAME_IN) return 0;
     cf_frame *f = top + 1;
+    /* key, ovf and outer_* are left as they are: they are read only for
+     * generators (never cached) and for frames without a node. */
     f->code = code;
-    f->key = NULL;
     f->start = now;
     f->child = 0;
     f->node = c;
     f->rec = t->depth;
     f->func = n->func;
-    f->ovf = CF_NO_NODE;
     f->kind = kind;
-    f->outer_func = f->outer_edge = 0;
     n->calls++;
     t->depth++;
     return 1;
