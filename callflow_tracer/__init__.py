@@ -13,18 +13,38 @@ from pytest_callflow import __version__
 
 from .exporter import export_graph, export_json
 from .graph import CallEdge, CallGraph, CallNode, TraceOptions
+from .memory_leak_detector import (
+    MemoryLeakDetector,
+    MemorySnapshot,
+    ObjectTracker,
+    detect_leaks,
+    find_reference_cycles,
+    get_memory_growth,
+    get_top_memory_consumers,
+    track_allocations,
+)
+from .memory_leak_visualizer import export_leak_report
 from .tracer import clear_trace, get_current_graph, trace, trace_scope
 
 __all__ = [
     "CallEdge",
     "CallGraph",
     "CallNode",
+    "MemoryLeakDetector",
+    "MemorySnapshot",
+    "ObjectTracker",
     "TraceOptions",
     "__version__",
     "clear_trace",
+    "detect_leaks",
     "export_graph",
     "export_json",
+    "export_leak_report",
+    "find_reference_cycles",
     "get_current_graph",
+    "get_memory_growth",
+    "get_top_memory_consumers",
     "trace",
     "trace_scope",
+    "track_allocations",
 ]
