@@ -19,6 +19,7 @@ import pytest
 from . import _native
 from . import baseline as store_mod
 from . import gate
+from . import leaks
 from .graph import CallGraph, _View
 from .scope import LiveCallGraph
 from .session_report import SessionResults
@@ -31,6 +32,7 @@ _SETTINGS = pytest.StashKey["Settings"]()
 _PLUGIN = pytest.StashKey["CallflowPlugin"]()
 _STATE = pytest.StashKey["_TestState"]()
 _MARKER = pytest.StashKey[Dict[str, Any]]()
+_LEAKS = pytest.StashKey["leaks.LeakChecker"]()
 
 PLUGIN_NAME = "callflow-session"
 
@@ -151,8 +153,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "callflow(max_calls_increase=, strict=, time=, ignore=[names], max_calls={name: n}): "
         "per-test call-flow gate policy; max_calls budgets apply without --callflow too")
+    config.addinivalue_line("markers", leaks.MARKER_HELP)
     settings = Settings(config)
     config.stash[_SETTINGS] = settings
+    # Before the tracers: its call wrapper must be outside theirs.
+    checker = leaks.LeakChecker(config, leaks.LeakPolicy(runs=settings.leaks_runs,
+                                                         warmup=settings.leaks_warmup),
+                                check_all=settings.leaks_all, json_path=settings.json_path,
+                                gate_on=settings.enabled)
+    config.stash[_LEAKS] = checker
+    config.pluginmanager.register(checker, PLUGIN_NAME + "-leaks")
     if settings.enabled:
         plugin = CallflowPlugin(config, settings, full=True)
         config.stash[_PLUGIN] = plugin
@@ -173,6 +183,12 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Any:
                 try:
                     marker_overrides(node)
                 except gate.MarkerError as exc:
+                    problems.append(str(exc))
+                checker = node.config.stash.get(_LEAKS, None)
+                try:
+                    if checker is not None:
+                        checker.policy(node)
+                except leaks.LeakMarkerError as exc:
                     problems.append(str(exc))
         if problems:
             report.outcome = "failed"
@@ -469,6 +485,9 @@ class CallflowPlugin:
                 "tests": sorted(self.collected_tests),
             }
             return
+        checker = self.config.stash.get(_LEAKS, None)
+        if checker is not None:
+            self.results.leaks = leaks.json_doc(checker.results)
         distributed = self.config.pluginmanager.has_plugin("dsession")
         if distributed and not self.results.workers_reported:
             self.results.collection_incomplete = True

@@ -20,6 +20,20 @@ SESSION_SCHEMA = "callflow-session/1"
 _SHOWN = 20
 
 
+def write_leaks_json(path: str, python: str, leaks: Dict[str, Result]) -> Optional[str]:
+    """--callflow-json of a session checked for leaks without the call-flow
+    gate: the same document with no traced tests; an error text or None."""
+    doc = {"schema": SESSION_SCHEMA, "python": python, "tests": {}, "unused": [],
+           "updated": [], "errors": [], "leaks": leaks}
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        store_mod.write_atomic(path, json.dumps(doc, indent=1, sort_keys=True,
+                                                ensure_ascii=False) + "\n")
+    except OSError as exc:
+        return f"cannot write --callflow-json {path}: {exc.strerror or exc}"
+    return None
+
+
 class SessionResults:
     def __init__(self, settings: "Settings", store: store_mod.Store, python: str) -> None:
         self.settings = settings
@@ -32,6 +46,7 @@ class SessionResults:
         self.written: List[Tuple[str, str]] = []  # (file, what changed)
         self.refused: List[str] = []              # files left alone: unreadable
         self.failed_writes: List[str] = []        # error texts
+        self.leaks: Dict[str, Result] = {}        # node id -> leak verdict (leaks.py)
 
     def add(self, nodeid: str, result: Result) -> None:
         self.results[nodeid] = result
@@ -134,6 +149,7 @@ class SessionResults:
             "unused": [{"file": f, "tests": keys} for f, keys in self.unused],
             "updated": [{"file": f, "change": what} for f, what in self.written],
             "errors": self.refused + self.failed_writes,
+            "leaks": self.leaks,
         }
         path = self.settings.json_path
         assert path is not None

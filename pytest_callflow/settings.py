@@ -52,6 +52,10 @@ def add_options(parser: pytest.Parser) -> None:
                     help="relative slow-down that fails a test (default 0.5 = 50%%)")
     group.addoption("--callflow-json", default=None, metavar="PATH",
                     help="write the session's per-test verdicts, findings, calls and times")
+    group.addoption("--callflow-leaks", action="store_true", default=False,
+                    help="run each test's call repeatedly and fail tests that leak objects, "
+                         "threads or asyncio tasks (runs and warm-up: ini callflow_leaks_runs, "
+                         "callflow_leaks_warmup)")
 
     parser.addini("callflow", "turn the call-flow gate on", type="bool", default=False)
     parser.addini("callflow_dir", "baseline directory relative to the rootdir",
@@ -66,6 +70,8 @@ def add_options(parser: pytest.Parser) -> None:
                   default=False)
     parser.addini("callflow_require_baseline", "fail tests without a baseline", type="bool",
                   default=False)
+    parser.addini("callflow_leaks_runs", "measured runs per leak-checked test", default="5")
+    parser.addini("callflow_leaks_warmup", "warm-up runs per leak-checked test", default="2")
     parser.addini("callflow_ignore", "function names (or module prefixes ending in ':' or '.') "
                   "the gate never reports", type="linelist", default=[])
 
@@ -87,6 +93,16 @@ def _parse_phases(text: str, where: str) -> FrozenSet[str]:
         raise pytest.UsageError(f"{where}: unknown phase {unknown[0]!r} "
                                 f"(choose from {', '.join(PHASES)})")
     return frozenset(phases | {"call"})  # the call phase is always traced
+
+
+def _whole(value: Any, low: int, where: str) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise pytest.UsageError(f"{where}: expected a whole number, got {value!r}") from None
+    if number < low:
+        raise pytest.UsageError(f"{where}: expected at least {low}, got {number}")
+    return number
 
 
 def _fraction(value: Any, where: str) -> float:
@@ -141,6 +157,10 @@ class Settings:
         self.policy = Policy(max_calls_increase=increase, strict=strict,
                              compare_time=bool(opt("callflow_time")), time_threshold=threshold,
                              time_floor_ns=int(floor_ms * 1_000_000), ignore=ignore)
+        self.leaks_all: bool = bool(opt("callflow_leaks"))
+        self.leaks_runs = _whole(config.getini("callflow_leaks_runs"), 1, "ini callflow_leaks_runs")
+        self.leaks_warmup = _whole(config.getini("callflow_leaks_warmup"), 0,
+                                   "ini callflow_leaks_warmup")
         json_path: Optional[str] = opt("callflow_json")
         self.json_path = (os.path.join(str(config.invocation_params.dir), json_path)
                           if json_path else None)

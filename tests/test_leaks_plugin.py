@@ -1,0 +1,375 @@
+"""pytest --callflow-leaks and @pytest.mark.callflow_leaks: known leaks are
+found and named (type, growth per run, allocation site, holder), known
+non-leaks are not flagged, the marker works alone and is validated, and
+verdicts reach the summary and --callflow-json, also under xdist."""
+
+import importlib.util
+import json
+import re
+from typing import Any, Dict
+
+import pytest
+
+LEAKY = '''
+import asyncio
+import gc
+import threading
+
+
+class Handler:
+    pass
+
+
+class Entry:
+    pass
+
+
+_HANDLERS = []
+
+
+def test_module_global_list():
+    _HANDLERS.append(Handler())
+
+
+class Cache:
+    items = {}
+
+
+def test_class_attribute_cache():
+    Cache.items[len(Cache.items)] = Entry()
+
+
+def _make_adder():
+    held = []
+
+    def add():
+        held.append(Handler())
+    return add
+
+
+_add = _make_adder()
+
+
+def test_closure():
+    _add()
+
+
+_GRAVE = []
+
+
+class Phoenix:
+    """In a cycle; its finalizer resurrects it into a global list."""
+
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        _GRAVE.append(self)
+
+
+def test_cycle_through_del():
+    Phoenix()
+
+
+def test_thread_left_running():
+    stop = threading.Event()
+    threading.Thread(target=stop.wait, name="stuck-worker", daemon=True).start()
+
+
+_LOOPS = []
+
+
+def test_task_left_pending():
+    loop = asyncio.new_event_loop()
+    _LOOPS.append(loop)
+
+    async def forever():
+        await asyncio.sleep(3600)
+
+    loop.create_task(forever(), name="lost-task")
+
+
+def test_uncollectable_garbage():
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        a = []
+        a.append(a)
+        del a
+        gc.collect()
+    finally:
+        gc.set_debug(0)
+'''
+
+CLEAN = '''
+import functools
+import json
+import gc
+import sys
+import threading
+import asyncio
+import logging
+import warnings
+
+
+class Entry:
+    pass
+
+
+@functools.lru_cache(maxsize=None)
+def lookup(key):
+    return Entry()
+
+
+def test_warm_lru_cache():
+    for key in range(200):
+        lookup(key)
+
+
+def test_interned_strings():
+    names = [sys.intern("name-%d" % i) for i in range(100)]
+    assert len(set(names)) == 100
+
+
+def test_one_off_import():
+    import colorsys  # imported on the first run only
+    assert colorsys.rgb_to_hsv(0, 0, 0)[2] == 0
+
+
+class Node:
+    def __init__(self):
+        self.other = None
+
+
+def test_objects_freed_late_by_a_cycle():
+    for _ in range(100):
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # freed only by the collector
+
+
+def test_thread_joined():
+    t = threading.Thread(target=lambda: None, name="short")
+    t.start()
+    t.join()
+
+
+def test_asyncio_run():
+    async def work():
+        await asyncio.sleep(0)
+        return 3
+    assert asyncio.run(work()) == 3
+
+
+def test_fixtures_that_record(monkeypatch, caplog, recwarn, capsys):
+    monkeypatch.setattr(sys, "callflow_probe", 1, raising=False)
+    monkeypatch.setenv("CALLFLOW_PROBE", "1")
+    logging.getLogger("probe").warning("hello")
+    warnings.warn("old", DeprecationWarning)
+    print("out")
+    assert len(caplog.records) == 1
+    assert len(recwarn) == 1
+    assert capsys.readouterr().out == "out\\n"
+
+
+def test_json_round_trip():
+    assert json.loads(json.dumps({"a": [1, 2.5, "x"]}))["a"][2] == "x"
+'''
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> Any:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:asyncio", *args)
+
+
+def _leaks(pytester: pytest.Pytester, name: str = "out.json") -> Dict[str, Any]:
+    with open(pytester.path / name, encoding="utf-8") as f:
+        return json.load(f)["leaks"]
+
+
+def test_known_leaks_are_found_and_named(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_leaky=LEAKY)
+    result = _run(pytester, "--callflow-leaks", "--callflow-json=out.json", "-rA")
+    leaks = _leaks(pytester)
+    assert set(leaks) == {f"test_leaky.py::{n}" for n in re.findall(r"^def (test_\w+)", LEAKY,
+                                                                     re.M)}
+    assert {n: v["verdict"] for n, v in leaks.items()} == {n: "leaked" for n in leaks}
+    assert all(v["outcome"] == "failed" for v in leaks.values())
+    out = result.stdout.str()
+    result.assert_outcomes(failed=len(leaks))
+
+    def first(test: str, type_name: str) -> Dict[str, Any]:
+        entries = {e["type"]: e for e in leaks[f"test_leaky.py::{test}"]["leaks"]}
+        return entries[type_name]
+
+    h = first("test_module_global_list", "test_leaky.Handler")
+    assert h["count_growth"] == [1, 1, 1, 1, 1]
+    assert h["chain"] == "test_leaky._HANDLERS (module global) → list → Handler"
+    # 3.11 finds no traceback of objects with a __dict__: there the site is
+    # the line that left most traced memory behind (with its size)
+    assert re.search(r"test_leaky\.py:\d+: _HANDLERS\.append\(Handler\(\)\)( \(.*\))?$",
+                     h["site"])
+    assert "test_leaky.Handler: +1 per run over 5 runs" in out
+
+    e = first("test_class_attribute_cache", "test_leaky.Entry")
+    assert e["chain"].startswith("test_leaky.Cache.items (class attribute) → ")
+    assert e["chain"].endswith("Entry")
+    c = first("test_closure", "test_leaky.Handler")
+    assert c["chain"] == "test_leaky._make_adder.<locals>.add 'held' (closure cell) → list → Handler"
+    p = first("test_cycle_through_del", "test_leaky.Phoenix")
+    assert p["count_growth"] == [1] * 5
+    assert p["chain"].startswith("test_leaky._GRAVE (module global) → list")
+
+    threads = leaks["test_leaky.py::test_thread_left_running"]["threads"]
+    assert threads and all(t == "stuck-worker (daemon)" for t in threads)
+    assert "thread left running: stuck-worker (daemon)" in out
+    tasks = leaks["test_leaky.py::test_task_left_pending"]["tasks"]
+    assert tasks and all(t.startswith("lost-task (") for t in tasks)
+    assert "asyncio task left pending: lost-task" in out
+    garbage = leaks["test_leaky.py::test_uncollectable_garbage"]["garbage"]
+    assert garbage["count"] >= 5 and "builtins.list" in garbage["types"]
+    # the report section and the terminal summary
+    assert "callflow-leaks" in out
+    assert f"{len(leaks)} tests checked for leaks: {len(leaks)} leaking" in out
+
+
+def test_known_non_leaks_are_not_flagged(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_clean=CLEAN)
+    result = _run(pytester, "--callflow-leaks", "--callflow-json=out.json")
+    leaks = _leaks(pytester)
+    n = len(re.findall(r"^def test_", CLEAN, re.M))
+    assert {v["verdict"] for v in leaks.values()} == {"clean"}, json.dumps(leaks, indent=1)
+    assert len(leaks) == n
+    result.assert_outcomes(passed=n)
+    assert f"{n} tests checked for leaks: 0 leaking" in result.stdout.str()
+
+
+def test_marker_without_the_flag_and_own_failure_kept(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_marked='''
+import pytest
+
+_KEPT = []
+
+
+class Item:
+    pass
+
+
+@pytest.mark.callflow_leaks(runs=3, warmup=1)
+def test_marked_leak():
+    _KEPT.append(Item())
+
+
+def test_unmarked_leak():
+    _KEPT.append(Item())
+
+
+@pytest.mark.callflow_leaks(ignore_types=[Item])
+def test_ignored():
+    _KEPT.append(Item())
+
+
+@pytest.mark.callflow_leaks(runs=2)
+def test_fails_and_leaks():
+    _KEPT.append(Item())
+    assert False, "own failure"
+
+
+_SEEN = []
+
+
+@pytest.mark.callflow_leaks
+def test_fails_on_a_repeat():
+    _SEEN.append(1)
+    assert len(_SEEN) < 3, "third run"
+''')
+    result = _run(pytester, "--callflow-json=out.json")
+    leaks = _leaks(pytester)
+    assert set(leaks) == {"test_marked.py::test_marked_leak", "test_marked.py::test_ignored",
+                          "test_marked.py::test_fails_and_leaks",
+                          "test_marked.py::test_fails_on_a_repeat"}
+    marked = leaks["test_marked.py::test_marked_leak"]
+    assert (marked["runs"], marked["warmup"], marked["verdict"]) == (3, 1, "leaked")
+    assert marked["leaks"][0]["count_growth"] == [1, 1, 1]
+    assert leaks["test_marked.py::test_ignored"]["verdict"] == "clean"
+    own = leaks["test_marked.py::test_fails_and_leaks"]
+    assert own["verdict"] == "unchecked" and own["outcome"] == "failed"
+    repeat = leaks["test_marked.py::test_fails_on_a_repeat"]
+    assert repeat["verdict"] == "failed"
+    assert repeat["problems"][0].startswith("run 3 of 7 failed:")
+    out = result.stdout.str()
+    assert "AssertionError: own failure" in out
+    assert "third run" in out
+    result.assert_outcomes(passed=2, failed=3)
+
+
+@pytest.mark.parametrize("marker, message", [
+    ("callflow_leaks(rounds=3)", "unknown @pytest.mark.callflow_leaks argument rounds"),
+    ("callflow_leaks(runs=0)", "runs=...) must be an integer >= 1"),
+    ("callflow_leaks(3)", "keyword arguments only"),
+    ("callflow_leaks(ignore_types=[1])", "ignore_types=...) takes type names or types"),
+])
+def test_wrong_marker_argument_is_a_collection_error(pytester: pytest.Pytester, marker: str,
+                                                     message: str) -> None:
+    pytester.makepyfile(test_bad=f'''
+import pytest
+
+@pytest.mark.{marker}
+def test_x():
+    pass
+''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    assert "test_bad.py::test_x" in result.stdout.str()
+    assert message in result.stdout.str()
+
+
+def test_ini_defaults(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ncallflow_leaks_runs = 3\ncallflow_leaks_warmup = 1\n")
+    pytester.makepyfile(test_ini='''
+_KEPT = []
+
+def test_leak():
+    _KEPT.append(object.__new__(type("T", (), {})))
+''')
+    _run(pytester, "--callflow-leaks", "--callflow-json=out.json")
+    verdict = _leaks(pytester)["test_ini.py::test_leak"]
+    assert (verdict["runs"], verdict["warmup"]) == (3, 1)
+
+
+def test_off_without_flag_or_marker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_off='''
+_KEPT = []
+
+def test_leak():
+    _KEPT.append([])
+''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "callflow-leaks" not in result.stdout.str()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("xdist") is None, reason="needs pytest-xdist")
+def test_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_leaky=LEAKY.split("_GRAVE = []")[0], test_clean=CLEAN)
+    result = _run(pytester, "-n", "2", "--callflow-leaks", "--callflow-json=out.json")
+    leaks = _leaks(pytester)
+    verdicts = {n: v["verdict"] for n, v in leaks.items()}
+    assert {v for n, v in verdicts.items() if n.startswith("test_clean")} == {"clean"}
+    assert {v for n, v in verdicts.items() if n.startswith("test_leaky")} == {"leaked"}
+    h = leaks["test_leaky.py::test_module_global_list"]["leaks"][0]
+    assert h["chain"] == "test_leaky._HANDLERS (module global) → list → Handler"
+    out = result.stdout.str()
+    assert f"{len(leaks)} tests checked for leaks: 3 leaking" in out
+    assert "test_leaky.Handler: +1 per run over 5 runs" in out
+
+
+def test_with_the_gate_the_json_holds_both(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_both='''
+_KEPT = []
+
+def test_leak():
+    _KEPT.append([])
+''')
+    _run(pytester, "--callflow", "--callflow-leaks", "--callflow-json=out.json")
+    with open(pytester.path / "out.json", encoding="utf-8") as f:
+        doc = json.load(f)
+    assert "test_both.py::test_leak" in doc["tests"]
+    assert doc["leaks"]["test_both.py::test_leak"]["verdict"] == "leaked"
