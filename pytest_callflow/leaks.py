@@ -38,6 +38,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 import pytest
 
 from . import _native
+from .report_carry import CarriesReportAttribute
 
 MARKER = "callflow_leaks"
 SECTION = "callflow-leaks"
@@ -721,10 +722,12 @@ def describe(result: Result) -> List[str]:
 # the plugin
 
 
-class LeakChecker:
+class LeakChecker(CarriesReportAttribute):
     """Registered at configure, before the call-flow tracers (so its call
     wrapper is outside theirs and its repeats are never traced); checks
     the tests that ask for it and reports them."""
+
+    carried_attribute = "callflow_leaks"
 
     def __init__(self, config: pytest.Config, defaults: LeakPolicy, check_all: bool, *,
                  json_path: Optional[str] = None, gate_on: bool = False) -> None:
@@ -792,20 +795,7 @@ class LeakChecker:
 
     # -- xdist ---------------------------------------------------------------
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_report_to_serializable(self, report: Any) -> Any:
-        data = yield
-        result = getattr(report, "callflow_leaks", None)
-        if data is not None and result is not None:
-            data["callflow_leaks"] = result
-        return data
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_report_from_serializable(self, data: Dict[str, Any]) -> Any:
-        report = yield
-        if report is not None and isinstance(data, dict) and "callflow_leaks" in data:
-            report.callflow_leaks = data["callflow_leaks"]
-        return report
+    # (report.callflow_leaks crosses to the controller: CarriesReportAttribute)
 
     # -- the controller ----------------------------------------------------------
 

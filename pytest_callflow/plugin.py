@@ -22,6 +22,7 @@ from . import gate
 from . import leaks
 from .graph import CallGraph, _View
 from .scope import LiveCallGraph
+from .report_carry import CarriesReportAttribute
 from .session_report import SessionResults
 from .testjudge import RUNNER_MODULES, TestJudge, new_test_session
 from .settings import Settings, add_options
@@ -244,9 +245,11 @@ def callflow(request: pytest.FixtureRequest) -> LiveCallGraph:
 # the plugin proper
 
 
-class CallflowPlugin:
+class CallflowPlugin(CarriesReportAttribute):
     """Traces and judges tests.  ``full``: the gate is on (every test,
     baselines, reports); else only tracked tests, budgets only."""
+
+    carried_attribute = "callflow"
 
     def __init__(self, config: pytest.Config, settings: Settings, *, full: bool) -> None:
         self.config = config
@@ -435,20 +438,7 @@ class CallflowPlugin:
 
     # -- xdist: carrying results, collected ids ------------------------------
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_report_to_serializable(self, report: Any) -> Any:
-        data = yield
-        result = getattr(report, "callflow", None)
-        if data is not None and result is not None:
-            data["callflow"] = result
-        return data
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_report_from_serializable(self, data: Dict[str, Any]) -> Any:
-        report = yield
-        if report is not None and isinstance(data, dict) and "callflow" in data:
-            report.callflow = data["callflow"]
-        return report
+    # (report.callflow crosses to the controller: CarriesReportAttribute)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
