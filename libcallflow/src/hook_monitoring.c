@@ -87,6 +87,10 @@ static __attribute__((noinline)) PyObject *on_start_slow(PyObject *const *args, 
     return on_event(args, nargs, ACT_START, 1, done, now);
 }
 
+/* None is immortal on 3.12+: the interpreter's DECREF of the result is a
+ * no-op, so the hot paths hand it back without the INCREF's check. */
+#define RETURN_NONE_FAST return Py_None
+
 static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
     (void)kw;
@@ -94,9 +98,16 @@ static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyOb
     cf_thread *th = cf_thread_current();
     /* A busy thread has an empty mask (see cf_thread_set_busy). */
     if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
-        /* Fast path: every recording session knows this call from the
-         * caller's node cache. */
-        uint32_t mask = th->mask, done = 0;
+        uint32_t mask = th->mask;
+        /* One session (the usual case), known from the caller's node cache. */
+        if (CF_LIKELY(mask && !(mask & (mask - 1)))) {
+            uint32_t slot = (uint32_t)__builtin_ctz(mask);
+            if (CF_LIKELY(cf_rec_call_cached(cf_slots[slot].session, th->stacks[slot], args[0], now)))
+                RETURN_NONE_FAST;
+            return on_start_slow(args, PyVectorcall_NARGS(nf), 0, now);
+        }
+        /* Several sessions: each may know it from its own cache. */
+        uint32_t done = 0;
         CF_FOR_EACH_SLOT(mask, slot) {
             if (!cf_rec_call_cached(cf_slots[slot].session, th->stacks[slot], args[0], now))
                 break;
@@ -157,9 +168,20 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
     if (CF_UNLIKELY(!th)) Py_RETURN_NONE;
     PyCodeObject *code = (PyCodeObject *)args[0];
     uint32_t mask = th->mask, done = 0;
+    /* The root frame's code is NULL, so an empty stack never matches. */
+    if (CF_LIKELY(mask && !(mask & (mask - 1)))) {
+        uint32_t slot = (uint32_t)__builtin_ctz(mask);
+        cf_tstack *t = th->stacks[slot];
+        if (CF_LIKELY(t->frames[t->depth - 1].code == (void *)code)) {
+            cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
+            t->depth--;
+            RETURN_NONE_FAST;
+        }
+        return on_return_slow(th, code, mask, 0, can_disable, now);
+    }
     CF_FOR_EACH_SLOT(mask, slot) {
         cf_tstack *t = th->stacks[slot];
-        if (CF_UNLIKELY(t->depth <= 1 || t->frames[t->depth - 1].code != (void *)code)) break;
+        if (CF_UNLIKELY(t->frames[t->depth - 1].code != (void *)code)) break;
         cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
         t->depth--;
         done |= 1u << slot;
