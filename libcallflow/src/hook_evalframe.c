@@ -100,14 +100,8 @@ static inline void record_end(cf_thread *th, cf_coderec *rec, PyCodeObject *code
     if (CF_UNLIKELY(th->gen != cf_scope_gen)) cf_thread_sync();
     if (CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
     want &= th->mask & (rec->in_mask | rec->out_mask);
-    CF_FOR_EACH_SLOT(want, slot) {
-        cf_session *s = cf_slots[slot].session;
-        cf_tstack *t = th->stacks[slot];
-        if (suspended)
-            cf_rec_yield(s, t, code, now);
-        else
-            cf_rec_return(s, t, code, now);
-    }
+    CF_FOR_EACH_SLOT(want, slot)
+        cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, suspended, now);
 }
 
 /* Generators, coroutines, async generators: a start or a resumption, and

@@ -63,14 +63,8 @@ static inline void record(PyFrameObject *frame, int what) {
         }
     } else {
         int suspended = genlike && gen_suspended(frame);
-        CF_FOR_EACH_SLOT(want, slot) {
-            cf_session *s = cf_slots[slot].session;
-            cf_tstack *t = th->stacks[slot];
-            if (suspended)
-                cf_rec_yield(s, t, code, now);
-            else
-                cf_rec_return(s, t, code, now);
-        }
+        CF_FOR_EACH_SLOT(want, slot)
+            cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, suspended, now);
     }
 }
 

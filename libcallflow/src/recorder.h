@@ -230,24 +230,12 @@ static inline void cf_rec_close(cf_session *s, cf_tstack *t, uint32_t idx,
     }
 }
 
-/* Pop the frame of `code` (return or unwind).  Events for frames that
- * started before the session are ignored. */
-static inline void cf_rec_return(cf_session *s, cf_tstack *t,
-                                 const void *code, int64_t now) {
-    uint32_t d = t->depth;
-    if (d <= 1) return;
-    if (t->frames[d - 1].code != code) {
-        d = cf_rec_resync(s, t, code, now);
-        if (d == 0) return;
-    }
-    cf_rec_close(s, t, d - 1, now);
-    t->depth = d - 1;
-}
-
-/* A generator or coroutine yields: its frame leaves the stack, its node
- * waits for the resumption. */
-static inline void cf_rec_yield(cf_session *s, cf_tstack *t,
-                                const void *code, int64_t now) {
+/* The frame of `code` leaves the stack: it returned or unwound, or (a
+ * generator or coroutine, `suspended`) it yielded and its node waits for
+ * the resumption.  Events for frames that started before the session are
+ * ignored. */
+static inline void cf_rec_end(cf_session *s, cf_tstack *t, const void *code, int suspended,
+                              int64_t now) {
     uint32_t d = t->depth;
     if (d <= 1) return;
     if (t->frames[d - 1].code != code) {
@@ -256,8 +244,16 @@ static inline void cf_rec_yield(cf_session *s, cf_tstack *t,
     }
     cf_rec_close(s, t, d - 1, now);
     cf_frame *f = &t->frames[d - 1];
-    if (f->key) cf_rec_suspend(s, f, now);
+    if (suspended && f->key) cf_rec_suspend(s, f, now);
     t->depth = d - 1;
+}
+
+static inline void cf_rec_return(cf_session *s, cf_tstack *t, const void *code, int64_t now) {
+    cf_rec_end(s, t, code, 0, now);
+}
+
+static inline void cf_rec_yield(cf_session *s, cf_tstack *t, const void *code, int64_t now) {
+    cf_rec_end(s, t, code, 1, now);
 }
 
 /* A generator or coroutine resumes (or has an exception thrown in).  One
