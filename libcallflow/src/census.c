@@ -464,6 +464,16 @@ static size_t dump_flags(unsigned flags)
            ((flags & CF_CENSUS_JSON_COMPACT) ? JSON_COMPACT : JSON_INDENT(1));
 }
 
+/* Serialise root and release it; NULL with err on OOM. */
+static char *dump_and_free(json_t *root, unsigned flags, cf_error *err)
+{
+    char *text = json_dumps(root, dump_flags(flags));
+    json_decref(root);
+    if (!text)
+        set_oom(err);
+    return text;
+}
+
 static json_t *json_figure(int64_t v)
 {
     return v < 0 ? json_null() : json_integer((json_int_t)v);
@@ -508,11 +518,7 @@ char *cf_census_dumps(const cf_census *c, unsigned flags, cf_error *err)
             goto fail;
         }
     }
-    char *text = json_dumps(root, dump_flags(flags));
-    json_decref(root);
-    if (!text)
-        set_oom(err);
-    return text;
+    return dump_and_free(root, flags, err);
 oom:
     set_oom(err);
 fail:
@@ -574,11 +580,7 @@ char *cf_leaks_dumps(const cf_leaks *l, unsigned flags, cf_error *err)
             goto fail;
         }
     }
-    char *text = json_dumps(root, dump_flags(flags));
-    json_decref(root);
-    if (!text)
-        set_oom(err);
-    return text;
+    return dump_and_free(root, flags, err);
 oom:
     set_oom(err);
 fail:
