@@ -323,16 +323,22 @@ static int to_strv(PyObject *seq, const char *what, char ***out) {
 }
 
 static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"scope",   "root",     "include",  "exclude",
-                             "node_cap", "backend", "builtins", "root_outside", NULL};
+    static char *kwlist[] = {"scope",        "root",    "include",  "exclude",
+                             "node_cap",     "backend", "builtins", "root_outside",
+                             "blocking_threshold_ns", NULL};
     const char *scope = "all", *root = NULL, *backend = NULL;
     PyObject *include = NULL, *exclude = NULL;
     unsigned int node_cap = 0;
     int builtins = 0, root_outside = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|szOOIzpp:Session", kwlist, &scope, &root,
+    long long blocking_ns = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|szOOIzppL:Session", kwlist, &scope, &root,
                                      &include, &exclude, &node_cap, &backend, &builtins,
-                                     &root_outside))
+                                     &root_outside, &blocking_ns))
         return NULL;
+    if (blocking_ns < 0) {
+        PyErr_SetString(PyExc_ValueError, "blocking_threshold_ns must be >= 0 (0: the default)");
+        return NULL;
+    }
     cf_scope sc = {0};
     sc.builtins = builtins;
     sc.root_outside = root_outside;
@@ -376,6 +382,7 @@ static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     SessionObject *self = (SessionObject *)type->tp_alloc(type, 0);
     if (self) {
         self->s = cf_session_new(&sc, node_cap);
+        if (self->s) cf_session_set_blocking_threshold(self->s, blocking_ns);
         self->backend = backend ? strdup(backend) : NULL;
         self->scope_text = strdup(scope);
         if (!self->s || (backend && !self->backend) || !self->scope_text) {
@@ -429,6 +436,18 @@ static PyObject *Session_graph(SessionObject *self, PyObject *unused) {
     return graph_wrap(g);
 }
 
+/* The asyncio tasks as a dict (see cf_session_async_json), or None. */
+static PyObject *Session_async_info(SessionObject *self, PyObject *unused) {
+    (void)unused;
+    char *text = cf_session_async_json(self->s);
+    if (!text) Py_RETURN_NONE;
+    PyObject *json = PyImport_ImportModule("json");
+    PyObject *res = json ? PyObject_CallMethod(json, "loads", "s", text) : NULL;
+    Py_XDECREF(json);
+    free(text);
+    return res;
+}
+
 static PyObject *Session_clear(SessionObject *self, PyObject *unused) {
     (void)unused;
     if (cf_session_running(self->s)) {
@@ -454,6 +473,8 @@ static PyMethodDef Session_methods[] = {
     {"stop", (PyCFunction)Session_stop, METH_NOARGS, "Stop recording."},
     {"graph", (PyCFunction)Session_graph, METH_NOARGS, "Materialise what was recorded."},
     {"clear", (PyCFunction)Session_clear, METH_NOARGS, "Forget what was recorded."},
+    {"async_info", (PyCFunction)Session_async_info, METH_NOARGS,
+     "The asyncio tasks seen: timeline, concurrency, blocking (a dict), or None."},
     {NULL, NULL, 0, NULL},
 };
 

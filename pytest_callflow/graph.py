@@ -7,6 +7,7 @@ and cached; ``merge`` returns a new graph."""
 import difflib
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -51,7 +52,8 @@ class FunctionStats:
     """One function: ``name`` is ``module:qualname``; times in seconds
     (``total_time`` inclusive, recursion counted once; ``self_time``
     excludes recorded callees; ``suspended_time`` is time a generator or
-    coroutine spent suspended)."""
+    coroutine spent suspended).  A coroutine's or async generator's
+    ``total_time`` is its wall time, ``active_time + suspended_time``."""
 
     name: str
     module: str = field(compare=False)
@@ -72,6 +74,19 @@ class FunctionStats:
                   ("self_time", self_time), ("suspended_time", suspended_time))
         for key, value in values:
             object.__setattr__(self, key, value)
+
+    @property
+    def active_time(self) -> float:
+        """Running time, callees included (for a coroutine or async
+        generator: ``total_time`` without the time spent awaiting)."""
+        if self.flags & (FLAG_COROUTINE | FLAG_ASYNC_GENERATOR):
+            return max(0.0, self.total_time - self.suspended_time)
+        return self.total_time
+
+    @property
+    def is_async(self) -> bool:
+        """A coroutine or an async generator."""
+        return bool(self.flags & (FLAG_COROUTINE | FLAG_ASYNC_GENERATOR))
 
     @property
     def avg_time(self) -> float:
@@ -176,10 +191,12 @@ class ContextNode:
 class _View:
     """Lazily built lookups over one native graph."""
 
-    __slots__ = ("graph", "_functions", "_edges", "_root", "_meta")
+    __slots__ = ("graph", "async_info", "_functions", "_edges", "_root", "_meta")
 
-    def __init__(self, graph: "_native.Graph") -> None:
+    def __init__(self, graph: "_native.Graph",
+                 async_info: Optional[Dict[str, Any]] = None) -> None:
         self.graph = graph
+        self.async_info = async_info
         self._functions: Optional[Dict[str, FunctionStats]] = None
         self._edges: Optional[Dict[Tuple[str, str], EdgeStats]] = None
         self._root: Optional[ContextNode] = None
@@ -254,6 +271,38 @@ def function_name(ref: FunctionRef) -> str:
     return namer(code)[0]
 
 
+ASYNC_KEY = "async"
+ASYNC_KEY_JSON = '"async"'
+
+
+def _async_part(data: Dict[str, Any], source: str) -> Optional[Dict[str, Any]]:
+    """The ``"async"`` member of a graph document, checked for shape."""
+    info = data.get(ASYNC_KEY)
+    if info is None:
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("tasks"), list) \
+            or not isinstance(info.get("timeline", []), list):
+        raise ValueError(f"{source}: \"async\" must be an object with a \"tasks\" list "
+                         f"(as written by CallGraph.save)")
+    return info
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """Write via a temporary file in the same directory, then rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".callflow-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 class CallGraph:
     """A recorded call graph: functions, caller->callee edges and the
     calling-context tree, with counts and times.  Functions are named
@@ -262,10 +311,12 @@ class CallGraph:
 
     __slots__ = ("_fixed",)
 
-    def __init__(self, native: Optional["_native.Graph"] = None) -> None:
+    def __init__(self, native: Optional["_native.Graph"] = None,
+                 async_info: Optional[Dict[str, Any]] = None) -> None:
         """Wrap ``native`` (which the new object owns: do not change it
-        afterwards); without it, an empty graph."""
-        self._fixed = _View(native if native is not None else _native.Graph())
+        afterwards); without it, an empty graph.  ``async_info``: the
+        asyncio tasks recorded with it (see ``async_info``)."""
+        self._fixed = _View(native if native is not None else _native.Graph(), async_info)
 
     def _view(self) -> _View:
         return self._fixed
@@ -376,6 +427,19 @@ class CallGraph:
         """Calls made on refused paths (counted per function all the same)."""
         return int(self._view().meta.get("truncated_calls", 0))
 
+    @property
+    def async_info(self) -> Optional[Dict[str, Any]]:
+        """The asyncio tasks the scope saw, or None when none ran: ``tasks``
+        (id, name, function, parent, thread, start_ns, end_ns, state, steps,
+        active_ns, longest_step_ns), ``timeline`` ([t_ns, task id, event]
+        rows, capped: ``timeline_dropped`` counts the rest),
+        ``peak_concurrency``, ``avg_concurrency``, ``per_function_peak``,
+        ``blocking`` (task steps longer than ``blocking_threshold_ns``, with
+        the function that ran them), ``longest_step_ns`` and
+        ``longest_step_function``, ``groups`` (``gather_traced``).  Times
+        are nanoseconds from the scope's start.  Read-only."""
+        return self._view().async_info
+
     # -- conversion and files ----------------------------------------------
 
     def snapshot(self) -> "CallGraph":
@@ -393,25 +457,45 @@ class CallGraph:
         return self._view().graph.dumps(times=times, indent=indent)
 
     def to_dict(self, *, times: bool = True) -> Dict[str, Any]:
-        """The ``callflow/1`` JSON document as a dict."""
-        text = self._view().graph.dumps(times=times, indent=False)
+        """The ``callflow/1`` JSON document as a dict (with ``"async"`` when
+        tasks ran and ``times`` is on: the task figures are all timings)."""
+        view = self._view()
+        text = view.graph.dumps(times=times, indent=False)
         with untraced():
-            return json.loads(text)
+            doc = json.loads(text)
+        if times and view.async_info is not None:
+            doc[ASYNC_KEY] = view.async_info
+        return doc
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "CallGraph":
         """Inverse of ``to_dict``; ValueError when ``data`` is not a valid
         ``callflow/1`` document."""
+        info = _async_part(data, "<dict>") if isinstance(data, dict) else None
+        if info is not None:
+            data = {key: value for key, value in data.items() if key != ASYNC_KEY}
         try:
             with untraced():
                 text = json.dumps(data)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"<dict>: not JSON-serialisable: {exc}") from None
-        return cls(_native.Graph.loads(text, "<dict>"))
+        return cls(_native.Graph.loads(text, "<dict>"), info)
 
     @classmethod
     def from_json(cls, text: str, source: Optional[str] = None) -> "CallGraph":
-        return cls(_native.Graph.loads(text, source))
+        if ASYNC_KEY_JSON not in text:
+            return cls(_native.Graph.loads(text, source))
+        try:
+            with untraced():
+                data = json.loads(text)
+        except ValueError:
+            return cls(_native.Graph.loads(text, source))  # its error names the place
+        if not isinstance(data, dict):
+            return cls(_native.Graph.loads(text, source))
+        info = _async_part(data, source or "<string>")
+        rest = {key: value for key, value in data.items() if key != ASYNC_KEY}
+        with untraced():
+            return cls(_native.Graph.loads(json.dumps(rest), source), info)
 
     def save(self, path: PathLike, *, times: bool = True) -> None:
         """Write the graph to ``path`` (``.json``) atomically, creating
@@ -419,13 +503,24 @@ class CallGraph:
         target = _check_suffix(path)
         parent = os.path.dirname(os.path.abspath(target))
         os.makedirs(parent, exist_ok=True)
-        self._view().graph.dump(target, times=times)
+        view = self._view()
+        if not times or view.async_info is None:
+            view.graph.dump(target, times=times)
+            return
+        with untraced():
+            text = json.dumps(self.to_dict(), indent=1, sort_keys=True, ensure_ascii=False)
+        _write_atomic(target, text + "\n")
 
     @classmethod
     def load(cls, path: PathLike) -> "CallGraph":
         """Read a graph written by ``save``; ValueError naming the file and
         place when it is malformed, OSError when it cannot be read."""
-        return cls(_native.Graph.load(os.fspath(path)))
+        path = os.fspath(path)
+        with open(path, "rb") as probe:
+            head = probe.read()
+        if ASYNC_KEY_JSON.encode() not in head:
+            return cls(_native.Graph.load(path))
+        return cls.from_json(head.decode("utf-8", "replace"), path)
 
     def merge(self, *others: "CallGraph") -> "CallGraph":
         """A new graph adding ``others`` into this one (functions, edges and

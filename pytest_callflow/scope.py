@@ -46,17 +46,23 @@ class LiveCallGraph(CallGraph):
     def _view(self) -> _View:
         session = self._session
         if session is not None:
-            return _View(session.graph())
+            return session_view(session)
         return self._fixed
 
     def snapshot(self) -> CallGraph:
-        return CallGraph(self._view().graph)
+        view = self._view()
+        return CallGraph(view.graph, view.async_info)
 
     def _freeze(self) -> None:
         session = self._session
         if session is not None:
-            self._fixed = _View(session.graph())
+            self._fixed = session_view(session)
             self._session = None
+
+
+def session_view(session: "_native.Session") -> _View:
+    """What a session recorded so far: the graph and its asyncio tasks."""
+    return _View(session.graph(), session.async_info())
 
 
 _active: "contextvars.ContextVar[Optional[trace_scope]]" = contextvars.ContextVar(
@@ -102,6 +108,9 @@ class trace_scope:
     ``builtins=True`` also records C functions (``builtins:len``,
     ``math:sqrt``): they count as outside code, so under ``"project"`` they
     are leaves; before Python 3.12 it needs the slower profile hook.
+    Asyncio tasks that run inside the scope are followed (``graph.async_info``);
+    a task step running longer than ``blocking_threshold`` seconds without
+    awaiting is reported as blocking the event loop.
     ``output_file`` (``.json``) is written when the block exits, also when
     it raised.  Works with ``async with`` too."""
 
@@ -109,7 +118,7 @@ class trace_scope:
                  include_modules: Union[None, str, Sequence[str]] = None,
                  exclude_modules: Union[None, str, Sequence[str]] = None,
                  node_cap: Optional[int] = None, root: Optional[PathLike] = None,
-                 builtins: bool = False) -> None:
+                 builtins: bool = False, blocking_threshold: float = 0.1) -> None:
         self.output_file = _output_path(output_file)
         include = _prefixes(include_modules, "include_modules")
         if isinstance(scope, str) and scope in SCOPES:
@@ -130,6 +139,11 @@ class trace_scope:
         # Resolved when the scope starts (the current directory may change).
         self._root = os.fspath(root) if root is not None else None
         self._builtins = bool(builtins)
+        if isinstance(blocking_threshold, bool) or not isinstance(blocking_threshold, (int, float)) \
+                or not blocking_threshold > 0:
+            raise ValueError(
+                f"blocking_threshold must be a positive number of seconds, got {blocking_threshold!r}")
+        self._blocking_ns = max(1, int(blocking_threshold * 1e9))
         self.graph: Optional[LiveCallGraph] = None
         self._token: Optional[contextvars.Token] = None
         self._session: Optional[_native.Session] = None
@@ -144,6 +158,7 @@ class trace_scope:
             exclude=self._exclude,
             node_cap=self._node_cap,
             builtins=self._builtins,
+            blocking_threshold_ns=self._blocking_ns,
         )
         graph = LiveCallGraph(session)
         self._session, self.graph = session, graph

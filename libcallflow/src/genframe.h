@@ -39,6 +39,10 @@ static inline cf_evalframe *cf_evalframe_of(PyFrameObject *f) { return f->f_fram
 static inline PyObject *cf_evalframe_first_arg(cf_evalframe *f) {
     return f->f_code->co_argcount > 0 ? f->localsplus[0] : NULL;
 }
+/* Its argument i (positional), or NULL. */
+static inline PyObject *cf_evalframe_arg(cf_evalframe *f, int i) {
+    return f->f_code->co_argcount > i ? f->localsplus[i] : NULL;
+}
 #else
 typedef PyFrameObject cf_evalframe;
 
@@ -58,6 +62,9 @@ static inline int cf_gen_suspended(cf_evalframe *f) {
 static inline cf_evalframe *cf_evalframe_of(PyFrameObject *f) { return f; }
 static inline PyObject *cf_evalframe_first_arg(cf_evalframe *f) {
     return f->f_code->co_argcount > 0 ? f->f_localsplus[0] : NULL;
+}
+static inline PyObject *cf_evalframe_arg(cf_evalframe *f, int i) {
+    return f->f_code->co_argcount > i ? f->f_localsplus[i] : NULL;
 }
 #endif
 

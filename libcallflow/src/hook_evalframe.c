@@ -96,12 +96,12 @@ static inline int frame_would_overflow(PyThreadState *ts) {
 /* Record the end of a frame in the sessions that saw it start (`want`) and
  * still record this thread: sessions may stop or start while it runs. */
 static inline void record_end(cf_thread *th, cf_coderec *rec, PyCodeObject *code,
-                              uint32_t want, int suspended, int64_t now) {
+                              uint32_t want, int exit, int64_t now) {
     if (CF_UNLIKELY(th->gen != cf_scope_gen)) cf_thread_sync();
     if (CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
     want &= th->mask & (rec->in_mask | rec->out_mask);
     CF_FOR_EACH_SLOT(want, slot)
-        cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, suspended, now);
+        cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, exit, now);
 }
 
 /* Generators, coroutines, async generators: a start or a resumption, and
@@ -137,7 +137,12 @@ static __attribute__((noinline)) PyObject *eval_genlike(PyThreadState *ts, ef_fr
     }
     PyObject *res = eval_next(ts, f, throwflag);
     now = cf_now();
-    record_end(th, rec, code, want, cf_gen_suspended(f), now);
+    int exit = CF_EXIT_RETURN;
+    if (cf_gen_suspended(f))
+        exit = CF_EXIT_YIELD;
+    else if (!res)
+        exit = cf_exit_kind_of(PyErr_Occurred());
+    record_end(th, rec, code, want, exit, now);
     Py_DECREF(code);
     return res;
 }
@@ -164,6 +169,8 @@ static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
         cf_rec_call(cf_slots[slot].session, th->stacks[slot], rec->func,
                     cf_class_in_slot(rec, slot), code, NULL, now);
     }
+    if (CF_UNLIKELY(rec->flags & CF_CODE_SPAWN)) /* loop.create_task(self, coro) */
+        cf_spawn_event(th, want, cf_evalframe_arg(f, 1));
     PyObject *res = eval_next(ts, f, throwflag);
     now = cf_now();
     record_end(th, rec, code, want, 0, now);

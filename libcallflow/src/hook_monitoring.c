@@ -41,6 +41,23 @@ static inline void *frame_key(void) { return (void *)PyEval_GetFrame(); }
 
 typedef enum { ACT_START, ACT_RESUME, ACT_RETURN, ACT_YIELD } action;
 
+/* loop.create_task(coro, ...) started: its `coro` argument. */
+static __attribute__((noinline, cold)) void spawn(cf_thread *th, uint32_t want) {
+    PyFrameObject *frame = PyEval_GetFrame();
+    if (!frame) return;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    static PyObject *name;
+    if (!name) name = PyUnicode_InternFromString("coro");
+    PyObject *coro = name ? PyFrame_GetVar(frame, name) : NULL;
+    if (coro) {
+        cf_spawn_event(th, want, coro);
+        Py_DECREF(coro);
+    }
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+}
+
 /* The full path.  `done` are slots the caller already handled. */
 static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action act,
                                  int can_disable, uint32_t done, int64_t now) {
@@ -77,6 +94,7 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
             break;
         }
     }
+    if (CF_UNLIKELY(rec->flags & CF_CODE_SPAWN) && act == ACT_START) spawn(th, want);
     Py_RETURN_NONE;
 }
 
@@ -136,23 +154,27 @@ static PyObject *cb_throw(PyObject *self, PyObject *const *args, size_t nf, PyOb
  * (the common case): only a mismatch needs it, to tell code that is not
  * recorded (and may be switched off) from frames the scope missed. */
 /* Slots whose top frame is not the returning one, out of line. */
+/* unwind: the exception a PY_UNWIND carries, else NULL (a return).  The
+ * outermost coroutine of an asyncio task always comes here: how it ends
+ * (returned, failed, cancelled) ends its task. */
 static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeObject *code,
                                                           uint32_t todo, int wanted_here,
-                                                          int can_disable, int64_t now) {
+                                                          int can_disable, PyObject *unwind,
+                                                          int64_t now) {
     cf_coderec *rec = NULL;
+    int exit = unwind ? cf_exit_kind_of(unwind) : CF_EXIT_RETURN;
     CF_FOR_EACH_SLOT(todo, slot) {
         cf_tstack *t = th->stacks[slot];
         cf_session *s = cf_slots[slot].session;
         if (t->depth > 1 && t->frames[t->depth - 1].code == (void *)code) {
-            cf_rec_close(s, t, t->depth - 1, now);
-            t->depth--;
+            cf_rec_end(s, t, code, exit, now);
             wanted_here = 1;
             continue;
         }
         if (!rec && !(rec = cf_coderec_get(code, th))) Py_RETURN_NONE;
         if (!(((rec->in_mask | rec->out_mask) >> slot) & 1)) continue; /* SKIP here */
         wanted_here = 1;
-        cf_rec_return(s, t, code, now);
+        cf_rec_end(s, t, code, exit, now);
     }
     if (!wanted_here && can_disable && !th->busy) {
         if (!rec && !(rec = cf_coderec_get(code, th))) Py_RETURN_NONE;
@@ -161,7 +183,8 @@ static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeO
     Py_RETURN_NONE;
 }
 
-static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int can_disable) {
+static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int can_disable,
+                                  PyObject *unwind) {
     int64_t now = cf_now();
     if (CF_UNLIKELY(nargs < 1)) Py_RETURN_NONE;
     cf_thread *th = cf_thread_current();
@@ -172,35 +195,37 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
     if (CF_LIKELY(mask && !(mask & (mask - 1)))) {
         uint32_t slot = (uint32_t)__builtin_ctz(mask);
         cf_tstack *t = th->stacks[slot];
-        if (CF_LIKELY(t->frames[t->depth - 1].code == (void *)code)) {
+        const cf_frame *top = &t->frames[t->depth - 1];
+        if (CF_LIKELY(top->code == (void *)code && !top->task)) {
             cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
             t->depth--;
             RETURN_NONE_FAST;
         }
-        return on_return_slow(th, code, mask, 0, can_disable, now);
+        return on_return_slow(th, code, mask, 0, can_disable, unwind, now);
     }
     CF_FOR_EACH_SLOT(mask, slot) {
         cf_tstack *t = th->stacks[slot];
-        if (CF_UNLIKELY(t->frames[t->depth - 1].code != (void *)code)) break;
+        const cf_frame *top = &t->frames[t->depth - 1];
+        if (CF_UNLIKELY(top->code != (void *)code || top->task)) break;
         cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
         t->depth--;
         done |= 1u << slot;
     }
     if (CF_LIKELY(mask && done == mask)) Py_RETURN_NONE;
-    return on_return_slow(th, code, mask & ~done, done != 0, can_disable, now);
+    return on_return_slow(th, code, mask & ~done, done != 0, can_disable, unwind, now);
 }
 
 static PyObject *cb_return(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
     (void)kw;
     Py_ssize_t n = PyVectorcall_NARGS(nf);
-    return on_return(args, n, 1);
+    return on_return(args, n, 1, NULL);
 }
 static PyObject *cb_unwind(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
     (void)kw;
     Py_ssize_t n = PyVectorcall_NARGS(nf);
-    return on_return(args, n, 0);
+    return on_return(args, n, 0, n >= 3 ? args[2] : Py_None);
 }
 /* CALL (code, offset, callable, arg0) and C_RETURN / C_RAISE, enabled only
  * while a session records C functions. */

@@ -39,7 +39,7 @@ static inline int gen_suspended(PyFrameObject *f) { return cf_gen_suspended(cf_e
 
 /* PyTrace_CALL: a start or a resumption.  PyTrace_RETURN: a return, an
  * exception exit (arg NULL) or a yield. */
-static inline void record(PyFrameObject *frame, int what) {
+static inline void record(PyFrameObject *frame, int what, PyObject *arg) {
     cf_thread *th = cf_thread_current();
     if (CF_UNLIKELY(!th || th->busy)) return;
     PyCodeObject *code = frame_code(frame);
@@ -61,10 +61,16 @@ static inline void record(PyFrameObject *frame, int what) {
             else
                 cf_rec_call(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
         }
+        if (CF_UNLIKELY(rec->flags & CF_CODE_SPAWN)) /* loop.create_task(self, coro) */
+            cf_spawn_event(th, want, cf_evalframe_arg(cf_evalframe_of(frame), 1));
     } else {
-        int suspended = genlike && gen_suspended(frame);
+        /* An exception exit (arg NULL) cannot tell a cancellation here: the
+         * interpreter has fetched the exception away from the callback. */
+        int exit = genlike && gen_suspended(frame) ? CF_EXIT_YIELD
+                   : arg == NULL                    ? CF_EXIT_ERROR
+                                                    : CF_EXIT_RETURN;
         CF_FOR_EACH_SLOT(want, slot)
-            cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, suspended, now);
+            cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, exit, now);
     }
 }
 
@@ -81,7 +87,7 @@ static int pf_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *
         return rc;
     }
     if (what == PyTrace_CALL || what == PyTrace_RETURN) {
-        record(frame, what);
+        record(frame, what, arg);
     } else if (cf_builtins_mask && arg &&
                (what == PyTrace_C_CALL || what == PyTrace_C_RETURN || what == PyTrace_C_EXCEPTION)) {
         int64_t now = cf_now();

@@ -161,7 +161,15 @@ cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th, PyObject *owner
         if (rec->gen != cf_scope_gen) cf_coderec_refresh(rec);
         return rec;
     }
-    if (id != CF_NO_FUNC) rec = PyMem_RawMalloc(sizeof(*rec));
+    if (id != CF_NO_FUNC) {
+        /* Every asyncio task is made through the loop's create_task
+         * (asyncio.create_task, ensure_future, gather and task groups
+         * call it): where it is called from is where the task comes from. */
+        const cf_funcinfo *fi = cf_registry_get(id);
+        if (fi && strcmp(fi->name, "asyncio.base_events:BaseEventLoop.create_task") == 0)
+            flags |= CF_CODE_SPAWN;
+        rec = PyMem_RawMalloc(sizeof(*rec));
+    }
     if (rec) {
         rec->func = id;
         rec->flags = flags;
@@ -334,6 +342,7 @@ int cf_hooks_start(cf_session *s, const char *backend_name) {
         return -1;
     }
     if (ensure_extra_index() < 0) return -1;
+    cf_taskprobe_install();
     if (!g_backend) {
         if (backend->install() < 0) return -1;
         g_backend = backend;

@@ -24,6 +24,7 @@ static inline PyObject *Py_NewRef(PyObject *o) {
 
 /* Namer flags beyond cf_gfunc.flags. */
 #define CF_CODE_SELF (1u << 5) /* the tracer's own code: never recorded */
+#define CF_CODE_SPAWN (1u << 6) /* asyncio's loop.create_task: a task is made */
 #define CF_CODE_GENLIKE (CF_FUNC_GENERATOR | CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR)
 
 typedef struct cf_slot {
@@ -139,6 +140,14 @@ static inline const void *cf_builtin_key(PyObject *callable) {
  * 1 for code the running scopes exclude. */
 int cf_builtin_event(cf_thread *th, PyCodeObject *caller, PyObject *callable, int is_call,
                      int64_t now);
+
+/* asyncio tasks (taskprobe.c): let tasks.c ask which task runs; and how a
+ * frame unwinding with `exc` ends (CF_EXIT_CANCEL or CF_EXIT_ERROR). */
+void cf_taskprobe_install(void);
+int cf_exit_kind_of(PyObject *exc);
+/* A task is being made of `coro` in the sessions `want` of this thread
+ * (the frame of loop.create_task was just pushed): note where. */
+void cf_spawn_event(cf_thread *th, uint32_t want, PyObject *coro);
 
 /* Backend interface. */
 typedef struct cf_backend {

@@ -2,6 +2,7 @@
 /* Session -> cf_graph.  Per-function and per-edge figures are derived from
  * the context tree here, off the hot path:
  *   calls, self and suspended time: sums over the function's nodes;
+ *   a coroutine's (async generator's) node time includes its suspended time;
  *   inclusive time: only nodes with no ancestor of the same function (a
  *   recursive call's time is already inside its outermost occurrence);
  *   edges: node pairs (parent, child), inclusive counted the same way.
@@ -12,6 +13,8 @@
 #include "callflow/registry.h"
 #include "clock.h"
 #include "recorder.h"
+
+#define CF_FUNC_ASYNC_LIKE (CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR)
 
 typedef struct {
     cf_graph *g;
@@ -70,7 +73,11 @@ cf_graph *cf_session_graph(const cf_session *s, int64_t now) {
         const cf_node *nd = &s->nodes[i];
         uint32_t gf = i == 0 ? CF_NO_FUNC : graph_func(&b, s, nd->func);
         if (i != 0 && gf == CF_NO_FUNC) goto cleanup;
-        if (cf_graph_add_node(b.g, gf, nd->parent, nd->calls, nd->total_ns,
+        /* A coroutine's or async generator's inclusive time is its wall
+         * time: running plus awaiting (its suspended time). */
+        int64_t total = nd->total_ns;
+        if (i != 0 && (b.g->funcs[gf].flags & CF_FUNC_ASYNC_LIKE)) total += nd->suspended_ns;
+        if (cf_graph_add_node(b.g, gf, nd->parent, nd->calls, total,
                               nd->self_ns, nd->suspended_ns) == UINT32_MAX)
             goto cleanup;
         first[i] = CF_NO_NODE;
@@ -129,6 +136,7 @@ cf_graph *cf_session_graph(const cf_session *s, int64_t now) {
         fn->self_ns += o->self_ns;
         fn->suspended_ns += o->suspended_ns;
         fn->total_ns += o->func_total_ns;
+        if (fn->flags & CF_FUNC_ASYNC_LIKE) fn->total_ns += o->suspended_ns;
         if (o->caller == CF_NO_FUNC) continue;
         uint32_t caller = graph_func(&b, s, o->caller);
         if (caller == CF_NO_FUNC) goto cleanup;

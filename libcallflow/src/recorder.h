@@ -16,8 +16,11 @@
 
 #include "callflow/session.h"
 #include "ptrmap.h"
+#include "tasks.h"
 
 enum { CF_FRAME_IN = 0, CF_FRAME_LEAF = 1, CF_FRAME_TRANSPARENT = 2 };
+
+#define CF_UNLIKELY_REC(x) __builtin_expect(!!(x), 0)
 
 #define CF_REFUSED (UINT32_MAX - 1) /* children map: path refused at the cap */
 #define CF_NODE_LEAF 1u
@@ -61,7 +64,10 @@ typedef struct cf_frame {
     uint8_t kind;
     uint8_t outer_func; /* overflow frames: counts toward function total */
     uint8_t outer_edge; /* overflow frames: counts toward edge total */
-    uint8_t pad_[13];   /* 64 bytes: frames are indexed with a shift */
+    uint8_t pad1_;
+    uint32_t task;      /* the outermost traced coroutine of an asyncio task:
+                           its record + 1; else 0 */
+    uint8_t pad_[8];    /* 64 bytes: frames are indexed with a shift */
 } cf_frame;
 _Static_assert(sizeof(cf_frame) == 64, "cf_frame is meant to be 64 bytes");
 
@@ -71,6 +77,7 @@ typedef struct cf_susp {
     const void *code;
     int64_t since; /* suspension start, -1 when the session was stopped */
     uint32_t node, func, ovf;
+    uint32_t task; /* as cf_frame.task */
     uint8_t kind, outer_func, outer_edge;
 } cf_susp;
 
@@ -79,6 +86,12 @@ struct cf_tstack {
     uint32_t depth, cap;
     uint64_t owner; /* the hooks' thread id */
     struct cf_tstack *next;
+    /* The innermost recorded frame that yielded since the current task step
+     * began (the await that ended the step), for blocking and parents. */
+    uint32_t yield_node, yield_func;
+    int yield_fresh;
+    uint32_t task_depth; /* stack index of the running task's outermost
+                            traced coroutine, 0 when no task step runs */
 };
 
 struct cf_session {
@@ -101,6 +114,8 @@ struct cf_session {
     int64_t began, duration_ns;
     uint64_t lost_events; /* dropped for want of memory */
     uint64_t scope_hash;  /* cf_session_scope_hash */
+    cf_async *async;      /* asyncio tasks (tasks.c), NULL until one is seen */
+    int64_t blocking_ns;  /* a task step longer than this blocks the loop */
 };
 
 /* Slow paths (session.c). */
@@ -145,13 +160,16 @@ static inline cf_frame *cf_rec_push_frame(cf_session *s, cf_tstack *t, uint32_t 
     f->start = now;
     f->child = 0;
     f->func = func;
+    f->task = 0;
     return f;
 }
 
-/* Push a frame.  cls is the function's enum cf_class under this session. */
-static inline void cf_rec_call(cf_session *s, cf_tstack *t, uint32_t func,
-                               int cls, const void *code, void *key,
-                               int64_t now) {
+#define CF_PARENT_TOP (UINT32_MAX - 2) /* cf_rec_push: under the stack's top */
+
+/* Push a frame under `parent` (a node, or CF_PARENT_TOP).  cls is the
+ * function's enum cf_class under this session. */
+static inline void cf_rec_push(cf_session *s, cf_tstack *t, uint32_t func, int cls,
+                               const void *code, void *key, int64_t now, uint32_t parent) {
     cf_frame *f = cf_rec_push_frame(s, t, func, code, key, now);
     if (!f) return;
     cf_frame *top = f - 1;
@@ -160,9 +178,8 @@ static inline void cf_rec_call(cf_session *s, cf_tstack *t, uint32_t func,
         f->rec = t->depth;
         f->ovf = CF_NO_NODE;
         f->outer_func = f->outer_edge = 0;
-        f->node = top->node == CF_NO_NODE
-                      ? CF_NO_NODE
-                      : cf_tree_child(s, top->node, func, f->kind);
+        if (parent == CF_PARENT_TOP) parent = top->node;
+        f->node = parent == CF_NO_NODE ? CF_NO_NODE : cf_tree_child(s, parent, func, f->kind);
         if (f->node != CF_NO_NODE) {
             s->nodes[f->node].calls++;
             if (!key) { /* generators keep the full path: they need a key */
@@ -180,6 +197,19 @@ static inline void cf_rec_call(cf_session *s, cf_tstack *t, uint32_t func,
         f->ovf = top->ovf;
     }
     t->depth++;
+}
+
+/* A call.  Generators and coroutines (key != NULL) take the out-of-line
+ * path of tasks.c, which may bind an event-loop-driven coroutine to its
+ * asyncio task. */
+static inline void cf_rec_call(cf_session *s, cf_tstack *t, uint32_t func,
+                               int cls, const void *code, void *key,
+                               int64_t now) {
+    if (key) {
+        cf_rec_call_genlike(s, t, func, cls, code, key, now);
+        return;
+    }
+    cf_rec_push(s, t, func, cls, code, NULL, now, CF_PARENT_TOP);
 }
 
 /* The hooks' fast path for a call: when the caller's node last saw this
@@ -206,6 +236,7 @@ static inline int cf_rec_call_cached(cf_session *s, cf_tstack *t, const void *co
     f->rec = t->depth;
     f->func = n->func;
     f->kind = kind;
+    f->task = 0;
     n->calls++;
     t->depth++;
     return 1;
@@ -230,11 +261,11 @@ static inline void cf_rec_close(cf_session *s, cf_tstack *t, uint32_t idx,
     }
 }
 
-/* The frame of `code` leaves the stack: it returned or unwound, or (a
- * generator or coroutine, `suspended`) it yielded and its node waits for
- * the resumption.  Events for frames that started before the session are
- * ignored. */
-static inline void cf_rec_end(cf_session *s, cf_tstack *t, const void *code, int suspended,
+/* The frame of `code` leaves the stack (exit: enum CF_EXIT_*): it returned
+ * or unwound, or (a generator or coroutine, CF_EXIT_YIELD) it yielded and
+ * its node waits for the resumption.  Events for frames that started
+ * before the session are ignored. */
+static inline void cf_rec_end(cf_session *s, cf_tstack *t, const void *code, int exit,
                               int64_t now) {
     uint32_t d = t->depth;
     if (d <= 1) return;
@@ -244,16 +275,21 @@ static inline void cf_rec_end(cf_session *s, cf_tstack *t, const void *code, int
     }
     cf_rec_close(s, t, d - 1, now);
     cf_frame *f = &t->frames[d - 1];
-    if (suspended && f->key) cf_rec_suspend(s, f, now);
+    if (exit == CF_EXIT_YIELD && f->key) {
+        if (!t->yield_fresh && f->kind == CF_FRAME_IN && f->node != CF_NO_NODE)
+            cf_rec_note_yield(t, f);
+        cf_rec_suspend(s, f, now);
+    }
+    if (CF_UNLIKELY_REC(f->task)) cf_task_left(s, t, f, exit, now);
     t->depth = d - 1;
 }
 
 static inline void cf_rec_return(cf_session *s, cf_tstack *t, const void *code, int64_t now) {
-    cf_rec_end(s, t, code, 0, now);
+    cf_rec_end(s, t, code, CF_EXIT_RETURN, now);
 }
 
 static inline void cf_rec_yield(cf_session *s, cf_tstack *t, const void *code, int64_t now) {
-    cf_rec_end(s, t, code, 1, now);
+    cf_rec_end(s, t, code, CF_EXIT_YIELD, now);
 }
 
 /* A generator or coroutine resumes (or has an exception thrown in).  One
@@ -288,6 +324,10 @@ static inline void cf_rec_resume(cf_session *s, cf_tstack *t, uint32_t func,
         }
     }
     t->depth++;
+    if (CF_UNLIKELY_REC(sp.task)) {
+        f->task = sp.task;
+        cf_task_resumed(s, t, sp.task, now);
+    }
 }
 
 #endif

@@ -123,6 +123,8 @@ static int reset_tree(cf_session *s) {
     cf_map_clear(&s->susp_index);
     s->duration_ns = 0;
     s->lost_events = 0;
+    cf_async_free(s->async);
+    s->async = NULL;
     return 0;
 }
 
@@ -152,6 +154,7 @@ cf_session *cf_session_new(const cf_scope *scope, uint32_t node_cap) {
         goto fail;
     reset_tree(s);
     s->scope_hash = scope_hash(&s->scope);
+    s->blocking_ns = CF_DEFAULT_BLOCKING_NS;
     return s;
 fail:
     cf_session_free(s);
@@ -170,6 +173,7 @@ void cf_session_free(cf_session *s) {
     cf_map_destroy(&s->children);
     cf_map_destroy(&s->ovf_index);
     cf_map_destroy(&s->susp_index);
+    cf_async_free(s->async);
     cf_tstack *t = s->stacks;
     while (t) {
         cf_tstack *next = t->next;
@@ -225,6 +229,7 @@ void cf_session_end(cf_session *s, int64_t now) {
             s->ovf[sp->ovf].suspended_ns += now - sp->since;
         sp->since = -1;
     }
+    cf_async_session_end(s, now);
     s->duration_ns += now - s->began;
     s->running = 0;
 }
@@ -376,6 +381,7 @@ void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now) {
     sp->func = f->func;
     sp->ovf = f->ovf;
     sp->kind = f->kind;
+    sp->task = f->task;
     sp->outer_func = f->outer_func;
     sp->outer_edge = f->outer_edge;
 }

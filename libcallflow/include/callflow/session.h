@@ -82,6 +82,15 @@ cf_graph *cf_session_graph(const cf_session *s, int64_t now);
 
 uint32_t cf_session_node_count(const cf_session *s);
 
+/* Asyncio tasks (recorded when the hook layer can tell which task runs):
+ * a task step longer than `ns` is reported as blocking the event loop
+ * (<= 0: the default, 100 ms). */
+void cf_session_set_blocking_threshold(cf_session *s, int64_t ns);
+/* The tasks, their timeline, concurrency and blocking as compact JSON
+ * (malloc'd, keys sorted; times in ns from the session's start), or NULL
+ * when no task was seen (or out of memory). */
+char *cf_session_async_json(const cf_session *s);
+
 /* The monotonic clock sessions use, in nanoseconds. */
 int64_t cf_clock_now(void);
 

@@ -1,0 +1,218 @@
+/* Asyncio tasks in the recorder: binding event-loop-driven coroutines to
+ * tasks (through a fake probe), steps, concurrency, parents, blocking and
+ * the JSON summary.  Timestamps are nanoseconds fed by hand. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callflow/registry.h"
+#include "clock.h"
+#include "recorder.h"
+
+static cf_session *s;
+static cf_tstack *t;
+static uint32_t MAIN, WORKER, HELPER, SYNC;
+static char code_main, code_worker, code_helper, code_sync;
+
+/* The fake interpreter: which task "runs" now. */
+static cf_taskinfo g_running;
+static int g_has_task;
+
+static int fake_probe(cf_taskinfo *out) {
+    if (!g_has_task) return 0;
+    *out = g_running;
+    return 1;
+}
+
+static void run_task(uint64_t serial, uint64_t parent, const char *name) {
+    g_running = (cf_taskinfo){serial, parent, name};
+    g_has_task = 1;
+}
+
+static void setup(void) {
+    cf_clock_use_tsc(0);
+    MAIN = cf_registry_intern("app:main", "app.py", 1, CF_FUNC_COROUTINE);
+    WORKER = cf_registry_intern("app:worker", "app.py", 5, CF_FUNC_COROUTINE);
+    HELPER = cf_registry_intern("app:helper", "app.py", 9, CF_FUNC_COROUTINE);
+    SYNC = cf_registry_intern("app:run", "app.py", 20, 0);
+    cf_task_probe = fake_probe;
+    g_has_task = 0;
+    s = cf_session_new(NULL, 0);
+    cr_assert_not_null(s);
+    t = cf_session_new_tstack(s);
+    cf_session_begin(s, 0);
+}
+
+static void teardown(void) {
+    cf_session_free(s);
+    cf_task_probe = NULL;
+}
+
+static json_t *summary(void) {
+    char *text = cf_session_async_json(s);
+    cr_assert_not_null(text);
+    json_error_t err;
+    json_t *doc = json_loads(text, 0, &err);
+    free(text);
+    cr_assert_not_null(doc, "%s", err.text);
+    return doc;
+}
+
+static json_int_t int_at(json_t *obj, const char *key) {
+    json_t *v = json_object_get(obj, key);
+    cr_assert(json_is_integer(v), "%s is not an integer", key);
+    return json_integer_value(v);
+}
+
+TestSuite(tasks, .init = setup, .fini = teardown);
+
+/* Keys stand for the coroutines' frames. */
+static int k_main, k_w[4], k_helper;
+
+Test(tasks, no_probe_no_tasks) {
+    cf_task_probe = NULL;
+    cf_rec_call(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 10);
+    cf_rec_yield(s, t, &code_main, 20);
+    cr_assert_null(cf_session_async_json(s));
+}
+
+Test(tasks, gathered_tasks_peak_and_parent_waits) {
+    /* main (task 1) runs from a sync frame, makes three workers, awaits them. */
+    cf_rec_call(s, t, SYNC, CF_CLASS_IN, &code_sync, NULL, 0);
+    run_task(1, 0, "Task-1");
+    cf_rec_call(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 10);
+    cf_rec_yield(s, t, &code_main, 20); /* main waits */
+    for (int i = 0; i < 3; i++) {
+        run_task(2 + (uint64_t)i, 1, "Task-w");
+        cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[i], 30 + i);
+        cf_rec_yield(s, t, &code_worker, 31 + i);
+    }
+    for (int i = 0; i < 3; i++) {
+        run_task(2 + (uint64_t)i, 1, "Task-w");
+        cf_rec_resume(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[i], 100 + i);
+        cf_rec_return(s, t, &code_worker, 101 + i);
+    }
+    run_task(1, 0, "Task-1");
+    cf_rec_resume(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 200);
+    cf_rec_return(s, t, &code_main, 210);
+    cf_rec_return(s, t, &code_sync, 220);
+    cf_session_end(s, 300);
+
+    json_t *doc = summary();
+    cr_assert_eq(int_at(doc, "peak_concurrency"), 3);
+    json_t *tasks = json_object_get(doc, "tasks");
+    cr_assert_eq(json_array_size(tasks), 4);
+    json_t *w = json_array_get(tasks, 1);
+    cr_assert_str_eq(json_string_value(json_object_get(w, "function")), "app:worker");
+    cr_assert_eq(int_at(w, "parent"), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(w, "state")), "finished");
+    cr_assert_eq(int_at(w, "steps"), 2);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(doc, "per_function_peak"), "app:worker")), 3);
+    /* main ran two steps: 10-20 and 200-210. */
+    json_t *m = json_array_get(tasks, 0);
+    cr_assert_eq(int_at(m, "active_ns"), 20);
+    cr_assert_eq(int_at(m, "steps"), 2);
+    cr_assert_eq(json_array_size(json_object_get(doc, "timeline")), 2 + 3 * 4 + 2);
+    json_decref(doc);
+
+    /* The coroutine is one call however often it resumed. */
+    cf_graph *g = cf_session_graph(s, 300);
+    uint32_t wi = cf_graph_find_func(g, "app:worker");
+    cr_assert_eq(g->funcs[wi].calls, 3);
+    /* Its inclusive time is its wall time: running 2, suspended ~69 each. */
+    cr_assert_eq(g->funcs[wi].total_ns, 3 * 2 + (100 - 31) + (101 - 32) + (102 - 33));
+    cf_graph_free(g);
+}
+
+Test(tasks, sequential_awaits_peak_at_one) {
+    run_task(1, 0, "Task-1");
+    cf_rec_call(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 10);
+    for (int i = 0; i < 3; i++) { /* awaited inside main: no tasks */
+        cf_rec_call(s, t, HELPER, CF_CLASS_IN, &code_helper, &k_helper, 20 + 10 * i);
+        cf_rec_yield(s, t, &code_helper, 21 + 10 * i);
+        cf_rec_yield(s, t, &code_main, 22 + 10 * i);
+        cf_rec_resume(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 25 + 10 * i);
+        cf_rec_resume(s, t, HELPER, CF_CLASS_IN, &code_helper, &k_helper, 26 + 10 * i);
+        cf_rec_return(s, t, &code_helper, 27 + 10 * i);
+    }
+    cf_rec_return(s, t, &code_main, 100);
+    json_t *doc = summary();
+    cr_assert_eq(int_at(doc, "peak_concurrency"), 1);
+    cr_assert_eq(json_array_size(json_object_get(doc, "tasks")), 1);
+    json_decref(doc);
+}
+
+Test(tasks, a_spawned_task_goes_under_its_creator_and_blocking_is_named) {
+    cf_session_set_blocking_threshold(s, 50);
+    run_task(1, 0, "Task-1");
+    cf_rec_call(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 10);
+    cf_rec_call(s, t, HELPER, CF_CLASS_IN, &code_helper, &k_helper, 11);
+    cf_rec_note_spawn(s, t, &k_w[0]); /* helper makes a task of worker */
+    cf_rec_return(s, t, &code_helper, 12);
+    cf_rec_yield(s, t, &code_main, 13);
+    run_task(2, 1, "Task-2");
+    cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[0], 20);
+    cf_rec_call(s, t, HELPER, CF_CLASS_IN, &code_helper, &k_helper, 21);
+    cf_rec_yield(s, t, &code_helper, 121); /* ran 101 without awaiting */
+    cf_rec_yield(s, t, &code_worker, 122);
+    cf_session_end(s, 130);
+
+    cf_graph *g = cf_session_graph(s, 130);
+    /* worker's node sits under main -> helper, where it was made. */
+    int found = 0;
+    for (size_t i = 1; i < g->nnodes; i++) {
+        if (strcmp(g->funcs[g->nodes[i].func].name, "app:worker") != 0) continue;
+        uint32_t p = g->nodes[i].parent;
+        cr_assert_str_eq(g->funcs[g->nodes[p].func].name, "app:helper");
+        cr_assert_str_eq(g->funcs[g->nodes[g->nodes[p].parent].func].name, "app:main");
+        found = 1;
+    }
+    cr_assert(found);
+    cf_graph_free(g);
+
+    json_t *doc = summary();
+    json_t *bl = json_object_get(doc, "blocking");
+    cr_assert_eq(json_array_size(bl), 1);
+    json_t *b = json_array_get(bl, 0);
+    cr_assert_str_eq(json_string_value(json_object_get(b, "function")), "app:helper");
+    cr_assert_eq(int_at(b, "duration_ns"), 102);
+    cr_assert_eq(int_at(b, "task"), 2);
+    cr_assert_eq(int_at(doc, "longest_step_ns"), 102);
+    json_t *tasks = json_object_get(doc, "tasks");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(tasks, 1), "state")),
+                     "pending");
+    json_decref(doc);
+}
+
+Test(tasks, cancelled_and_failed_tasks_end_so) {
+    run_task(1, 0, "Task-1");
+    cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[0], 10);
+    cf_rec_end(s, t, &code_worker, CF_EXIT_CANCEL, 20);
+    run_task(2, 0, "Task-2");
+    cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[1], 30);
+    cf_rec_end(s, t, &code_worker, CF_EXIT_ERROR, 40);
+    json_t *doc = summary();
+    json_t *tasks = json_object_get(doc, "tasks");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(tasks, 0), "state")),
+                     "cancelled");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(tasks, 1), "state")),
+                     "failed");
+    cr_assert_eq(t->depth, 1);
+    json_decref(doc);
+}
+
+Test(tasks, timeline_is_capped_and_counts_the_rest) {
+    run_task(1, 0, "Task-1");
+    cf_rec_call(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 1);
+    int64_t now = 2;
+    for (uint32_t i = 0; i < CF_TIMELINE_CAP; i++) {
+        cf_rec_yield(s, t, &code_main, now++);
+        cf_rec_resume(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, now++);
+    }
+    json_t *doc = summary();
+    cr_assert_eq(json_array_size(json_object_get(doc, "timeline")), CF_TIMELINE_CAP);
+    cr_assert_eq(int_at(doc, "timeline_dropped"), CF_TIMELINE_CAP + 1);
+    json_decref(doc);
+}
