@@ -436,16 +436,68 @@ static PyObject *Session_graph(SessionObject *self, PyObject *unused) {
     return graph_wrap(g);
 }
 
-/* The asyncio tasks as a dict (see cf_session_async_json), or None. */
-static PyObject *Session_async_info(SessionObject *self, PyObject *unused) {
-    (void)unused;
-    char *text = cf_session_async_json(self->s);
-    if (!text) Py_RETURN_NONE;
+/* ------------------------------------------------------------ AsyncRecord */
+
+/* A copy of a session's asyncio tasks, turned into a dict only when asked:
+ * a graph keeps one, and most graphs are never asked. */
+typedef struct {
+    PyObject_HEAD
+    cf_async *a;
+} AsyncRecordObject;
+
+static void AsyncRecord_dealloc(AsyncRecordObject *self) {
+    cf_async_free(self->a);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *json_text_to_dict(char *text) {
+    if (!text) return PyErr_NoMemory();
     PyObject *json = PyImport_ImportModule("json");
     PyObject *res = json ? PyObject_CallMethod(json, "loads", "s", text) : NULL;
     Py_XDECREF(json);
     free(text);
     return res;
+}
+
+static PyObject *AsyncRecord_to_dict(AsyncRecordObject *self, PyObject *unused) {
+    (void)unused;
+    return json_text_to_dict(cf_async_json(self->a));
+}
+
+static PyMethodDef AsyncRecord_methods[] = {
+    {"to_dict", (PyCFunction)AsyncRecord_to_dict, METH_NOARGS,
+     "The tasks, timeline, concurrency and blocking as a dict (see CallGraph.async_info)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject AsyncRecord_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pytest_callflow._native.AsyncRecord",
+    .tp_basicsize = sizeof(AsyncRecordObject),
+    .tp_dealloc = (destructor)AsyncRecord_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "asyncio tasks recorded by a session (a copy).",
+    .tp_methods = AsyncRecord_methods,
+};
+
+static PyObject *Session_async_record(SessionObject *self, PyObject *unused) {
+    (void)unused;
+    cf_async *a = cf_session_async_copy(self->s);
+    if (!a) Py_RETURN_NONE;
+    AsyncRecordObject *rec = PyObject_New(AsyncRecordObject, &AsyncRecord_Type);
+    if (!rec) {
+        cf_async_free(a);
+        return NULL;
+    }
+    rec->a = a;
+    return (PyObject *)rec;
+}
+
+/* The asyncio tasks as a dict (see cf_session_async_json), or None. */
+static PyObject *Session_async_info(SessionObject *self, PyObject *unused) {
+    (void)unused;
+    char *text = cf_session_async_json(self->s);
+    if (!text) Py_RETURN_NONE;
+    return json_text_to_dict(text);
 }
 
 static PyObject *Session_clear(SessionObject *self, PyObject *unused) {
@@ -475,6 +527,8 @@ static PyMethodDef Session_methods[] = {
     {"clear", (PyCFunction)Session_clear, METH_NOARGS, "Forget what was recorded."},
     {"async_info", (PyCFunction)Session_async_info, METH_NOARGS,
      "The asyncio tasks seen: timeline, concurrency, blocking (a dict), or None."},
+    {"async_record", (PyCFunction)Session_async_record, METH_NOARGS,
+     "A copy of the asyncio tasks seen so far (AsyncRecord, .to_dict() later), or None."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1222,6 +1276,7 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__native(void) {
     if (PyType_Ready(&Graph_Type) < 0 || PyType_Ready(&Session_Type) < 0 ||
+        PyType_Ready(&AsyncRecord_Type) < 0 ||
         PyType_Ready(&Census_Type) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);

@@ -191,16 +191,25 @@ class ContextNode:
 class _View:
     """Lazily built lookups over one native graph."""
 
-    __slots__ = ("graph", "async_info", "_functions", "_edges", "_root", "_meta")
+    __slots__ = ("graph", "_async", "_functions", "_edges", "_root", "_meta")
 
-    def __init__(self, graph: "_native.Graph",
-                 async_info: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(self, graph: "_native.Graph", async_info: Any = None) -> None:
+        """async_info: a dict, a native AsyncRecord (made a dict when first
+        read) or None."""
         self.graph = graph
-        self.async_info = async_info
+        self._async = async_info
         self._functions: Optional[Dict[str, FunctionStats]] = None
         self._edges: Optional[Dict[Tuple[str, str], EdgeStats]] = None
         self._root: Optional[ContextNode] = None
         self._meta: Optional[Dict[str, Any]] = None
+
+    @property
+    def async_info(self) -> Optional[Dict[str, Any]]:
+        info = self._async
+        if info is not None and not isinstance(info, dict):
+            with untraced():
+                info = self._async = info.to_dict()
+        return info
 
     @property
     def functions(self) -> Dict[str, FunctionStats]:

@@ -62,7 +62,7 @@ class LiveCallGraph(CallGraph):
 
 def session_view(session: "_native.Session") -> _View:
     """What a session recorded so far: the graph and its asyncio tasks."""
-    return _View(session.graph(), session.async_info())
+    return _View(session.graph(), session.async_record())
 
 
 _active: "contextvars.ContextVar[Optional[trace_scope]]" = contextvars.ContextVar(
@@ -79,16 +79,29 @@ def _prefixes(value: Union[None, str, Sequence[str]], what: str) -> Tuple[str, .
     return items
 
 
+# What a scope's output_file may be: the graph (JSON) or its HTML report.
+OUTPUT_SUFFIXES = SUPPORTED_SUFFIXES + (".html",)
+
+
 def _output_path(output_file: Optional[PathLike]) -> Optional[str]:
     if output_file is None:
         return None
     path = os.fspath(output_file)
     suffix = os.path.splitext(path)[1].lower()
-    if suffix not in SUPPORTED_SUFFIXES:
+    if suffix not in OUTPUT_SUFFIXES:
         raise ValueError(
             f"trace_scope cannot write {path!r}: unsupported file type {suffix or '(none)'!r}; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
+            f"supported: {', '.join(OUTPUT_SUFFIXES)}")
     return path
+
+
+def save_output(graph: CallGraph, path: str) -> None:
+    """Write a scope's output file: the HTML report (``.html``) or the graph."""
+    if path.lower().endswith(".html"):
+        from .html import export_html  # the report code, loaded only when asked for
+        export_html(graph, path)
+    else:
+        graph.save(path)
 
 
 class trace_scope:
@@ -111,8 +124,8 @@ class trace_scope:
     Asyncio tasks that run inside the scope are followed (``graph.async_info``);
     a task step running longer than ``blocking_threshold`` seconds without
     awaiting is reported as blocking the event loop.
-    ``output_file`` (``.json``) is written when the block exits, also when
-    it raised.  Works with ``async with`` too."""
+    ``output_file`` (``.json``, or ``.html`` for the report) is written when
+    the block exits, also when it raised.  Works with ``async with`` too."""
 
     def __init__(self, output_file: Optional[PathLike] = None, *, scope: ScopeSpec = "all",
                  include_modules: Union[None, str, Sequence[str]] = None,
@@ -182,7 +195,7 @@ class trace_scope:
         assert graph is not None
         graph._freeze()
         if self.output_file is not None:
-            write_on_exit(graph.save, self.output_file, exc_type)
+            write_on_exit(lambda path: save_output(graph, path), self.output_file, exc_type)
 
     async def __aenter__(self) -> LiveCallGraph:
         return self.__enter__()

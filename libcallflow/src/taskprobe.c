@@ -159,18 +159,7 @@ int cf_exit_kind_of(PyObject *exc) {
  * frame_key in hook_monitoring.c and the frame-eval hook), or NULL. */
 static void *coro_key(PyObject *coro) {
     if (!coro || !PyCoro_CheckExact(coro)) return NULL;
-#if PY_VERSION_HEX >= 0x030C0000
-    /* The coroutine's frame object: made now if need be, then kept by the
-     * coroutine's frame and returned by PyEval_GetFrame() when it runs. */
-    PyObject *frame = PyObject_GetAttrString(coro, "cr_frame");
-    if (!frame) {
-        PyErr_Clear();
-        return NULL;
-    }
-    void *key = frame == Py_None ? NULL : (void *)frame;
-    Py_DECREF(frame);
-    return key;
-#elif PY_VERSION_HEX >= 0x030B0000
+#if PY_VERSION_HEX >= 0x030B0000
     return (void *)((char *)coro + offsetof(PyCoroObject, cr_iframe));
 #else
     return (void *)((PyCoroObject *)coro)->cr_frame;

@@ -280,9 +280,16 @@ static void blocked(cf_session *s, cf_async *a, uint32_t idx, uint32_t func, int
     a->blocks[a->nblocks++] = (cf_block){idx, func, start, dur};
 }
 
-static int64_t blocking_ticks(const cf_session *s) {
-    double k = cf_clock_ns_per_tick();
-    return k > 0 ? (int64_t)((double)s->blocking_ns / k) : s->blocking_ns;
+/* The threshold in clock ticks, worked out once per session (the clock's
+ * calibration reads the monotonic clock: not for every step). */
+static int64_t blocking_ticks(cf_session *s) {
+    cf_async *a = s->async;
+    if (a->blocking_ticks <= 0 || a->blocking_for != s->blocking_ns) {
+        double k = cf_clock_ns_per_tick();
+        a->blocking_ticks = k > 0 ? (int64_t)((double)s->blocking_ns / k) : s->blocking_ns;
+        a->blocking_for = s->blocking_ns;
+    }
+    return a->blocking_ticks;
 }
 
 /* Close the step in progress at `now`; returns the function it ended in. */
@@ -365,11 +372,62 @@ static json_t *name_or_null(uint32_t func) {
 static const char *const g_states[] = {"pending", "pending", "finished", "failed", "cancelled"};
 static const char *const g_kinds[] = {"start", "suspend", "resume", "finish", "fail", "cancel"};
 
-char *cf_session_async_json(const cf_session *s) {
+static void *dup_array(const void *src, size_t n, size_t sz) {
+    if (n == 0) return NULL;
+    void *p = malloc(n * sz);
+    if (p) memcpy(p, src, n * sz);
+    return p;
+}
+
+cf_async *cf_session_async_copy(const cf_session *s) {
     const cf_async *a = s->async;
     if (!a || a->ntasks == 0) return NULL;
+    cf_async *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    *c = *a;
+    /* Only what the JSON reads; the maps stay with the session. */
+    memset(&c->index, 0, sizeof c->index);
+    memset(&c->fconc_index, 0, sizeof c->fconc_index);
+    memset(&c->spawns, 0, sizeof c->spawns);
+    c->tasks = dup_array(a->tasks, a->ntasks, sizeof(cf_task));
+    c->events = dup_array(a->events, a->nevents, sizeof(cf_tevent));
+    c->blocks = dup_array(a->blocks, a->nblocks, sizeof(cf_block));
+    c->fconc = dup_array(a->fconc, a->nfconc, sizeof(cf_fconc));
+    c->tasks_alloc = a->ntasks;
+    c->events_alloc = a->nevents;
+    c->blocks_alloc = a->nblocks;
+    c->fconc_alloc = a->nfconc;
+    int ok = c->tasks && (c->events || !a->nevents) && (c->blocks || !a->nblocks) &&
+             (c->fconc || !a->nfconc);
+    for (uint32_t i = 0; ok && i < c->ntasks; i++) {
+        c->tasks[i].name = a->tasks[i].name ? strdup(a->tasks[i].name) : NULL;
+        if (a->tasks[i].name && !c->tasks[i].name) {
+            for (uint32_t j = i + 1; j < c->ntasks; j++) c->tasks[j].name = NULL;
+            ok = 0;
+        }
+    }
+    if (!ok && !c->tasks) c->ntasks = 0;
+    c->base = s->began;
+    c->blocking_ns = s->blocking_ns;
+    if (!ok) {
+        cf_async_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+char *cf_session_async_json(const cf_session *s) {
+    cf_async *c = cf_session_async_copy(s);
+    if (!c) return NULL;
+    char *text = cf_async_json(c);
+    cf_async_free(c);
+    return text;
+}
+
+char *cf_async_json(const cf_async *a) {
+    if (!a || a->ntasks == 0) return NULL;
     double k = cf_clock_ns_per_tick();
-    int64_t base = s->began;
+    int64_t base = a->base;
 #define NS(ticks) json_integer(cf_ticks_to_ns((ticks), k))
     json_t *doc = json_object();
     json_t *tasks = json_array();
@@ -414,7 +472,7 @@ char *cf_session_async_json(const cf_session *s) {
             json_object_set_new(pf, n, json_integer(a->fconc[i].peak));
     }
     json_object_set_new(doc, "per_function_peak", pf);
-    json_object_set_new(doc, "blocking_threshold_ns", json_integer(s->blocking_ns));
+    json_object_set_new(doc, "blocking_threshold_ns", json_integer(a->blocking_ns));
     json_t *bl = json_array();
     for (uint32_t i = 0; i < a->nblocks; i++) {
         const cf_block *b = &a->blocks[i];

@@ -90,13 +90,15 @@ typedef struct cf_async {
     int64_t longest;
     uint32_t longest_func;
     cf_map spawns; /* frame key of a coroutine made into a task -> creating node */
+    /* Set in copies (cf_session_async_copy): what the JSON needs. */
+    int64_t base, blocking_ns;
+    int64_t blocking_ticks, blocking_for; /* the threshold in ticks, for ns */
 } cf_async;
 
 struct cf_session;
 struct cf_tstack;
 struct cf_frame;
 
-void cf_async_free(cf_async *a);
 
 /* A generator, coroutine or async generator starts (key != NULL): push its
  * frame; when the loop drives a coroutine, bind it to its task (out of line). */

@@ -90,6 +90,13 @@ void cf_session_set_blocking_threshold(cf_session *s, int64_t ns);
  * (malloc'd, keys sorted; times in ns from the session's start), or NULL
  * when no task was seen (or out of memory). */
 char *cf_session_async_json(const cf_session *s);
+/* The same, kept for later: a copy of what the session holds now (cheap:
+ * no text is made until cf_async_json), NULL when no task was seen or out
+ * of memory. */
+typedef struct cf_async cf_async;
+cf_async *cf_session_async_copy(const cf_session *s);
+char *cf_async_json(const cf_async *a);
+void cf_async_free(cf_async *a);
 
 /* The monotonic clock sessions use, in nanoseconds. */
 int64_t cf_clock_now(void);
