@@ -23,13 +23,23 @@ SYSTEM_PACKAGES := libjansson-dev libcriterion-dev pkg-config
 .PRECIOUS: $(BUILD)/venv-%/.ready
 .PHONY: demo test test-c test-py bench check-sanitize dev deps clean
 
-# System packages: installed with apt-get when pkg-config cannot find them.
+# System packages: installed with apt-get when pkg-config cannot find them;
+# Debian's chromium for the HTML reports' browser tests (tests/browser:
+# Playwright drives it and never downloads a browser of its own), and
+# graphviz so the DOT export is rendered by `dot` in its test.
 deps:
 	@if ! pkg-config --exists jansson criterion 2>/dev/null; then \
 	  echo "installing $(SYSTEM_PACKAGES)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	  command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  fi
 
 # $(BUILD)/venv-<kind>-<X.Y>: a virtualenv with the package installed.
 # Regular (non-editable) installs: tests run against the wheel as a user gets it.
@@ -80,6 +90,7 @@ bench: install-bench-3.11 install-bench-3.12
 	$(BUILD)/venv-bench-3.12/bin/python -m bench
 	$(BUILD)/venv-bench-3.12/bin/python bench/suite.py
 	$(BUILD)/venv-bench-3.12/bin/python -P bench/census.py
+	$(BUILD)/venv-bench-3.12/bin/python -P bench/html_load.py
 	$(BUILD)/venv-bench-3.11/bin/python -m bench
 	$(BUILD)/venv-bench-3.11/bin/python bench/suite.py
 	$(BUILD)/venv-bench-3.11/bin/python -P bench/census.py

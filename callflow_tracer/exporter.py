@@ -1,18 +1,20 @@
-"""Export a facade ``CallGraph`` to a file, in the original's JSON shape."""
+"""Export a facade ``CallGraph`` to a file: the original's JSON shape, or
+the self-contained HTML report (``pytest_callflow.html``)."""
 
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from pytest_callflow.baseline import write_atomic
 
 if TYPE_CHECKING:
     from .graph import CallGraph
 
-__all__ = ["export_graph", "export_json"]
+__all__ = ["export_graph", "export_html", "export_json"]
 
-SUPPORTED_FORMATS = ("json",)
+SUPPORTED_FORMATS = ("json", "html")  # what trace_scope(output_file) writes
+EXPORT_FORMATS = ("json", "html")  # what export_graph writes
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -36,7 +38,28 @@ def export_json(graph: "CallGraph", output_path: PathArg) -> None:
     write_atomic(str(path), json.dumps(graph.to_dict(), indent=2, ensure_ascii=False))
 
 
-def export_graph(graph: "CallGraph", output_path: PathArg, format: str = "auto") -> None:
-    """Export by format (``"auto"``: from the file's suffix)."""
-    check_format(output_path, format)
-    export_json(graph, output_path)
+def export_html(graph: "CallGraph", output_path: PathArg, title: str = "Call Flow Graph",
+                include_vis_js: bool = True, profiling_stats: Optional[dict] = None,
+                layout: str = "hierarchical") -> None:
+    """Write the interactive report of ``graph`` as one self-contained HTML
+    file (atomically; parent directories are created).  The original's
+    ``include_vis_js``, ``profiling_stats`` and ``layout`` are accepted and
+    ignored: the page never loads anything from the network and lays the
+    graph out itself."""
+    from pytest_callflow.html import export_html as write_report  # loaded only when used
+
+    write_report(graph, output_path, title=title)
+
+
+def export_graph(graph: "CallGraph", output_path: PathArg, format: str = "auto",
+                 **kwargs: Any) -> None:
+    """Export by format, ``"json"`` or ``"html"`` (``"auto"``: from the
+    file's suffix); ``kwargs`` go to ``export_html``."""
+    chosen = Path(output_path).suffix.lower().lstrip(".") if format == "auto" else format
+    if chosen not in EXPORT_FORMATS:
+        raise ValueError(f"Unsupported format: {chosen or '(none)'}. "
+                         f"Supported formats: {', '.join(EXPORT_FORMATS)}")
+    if chosen == "html":
+        export_html(graph, output_path, **kwargs)
+    else:
+        export_json(graph, output_path)

@@ -11,7 +11,7 @@ import pytest_callflow.scope as core_scope
 from pytest_callflow.scope import reset_context, write_on_exit
 from pytest_callflow.scope import trace as _core_trace
 
-from .exporter import check_format, export_json
+from .exporter import check_format, export_graph
 from .graph import CallGraph, TraceOptions
 
 __all__ = ["clear_trace", "get_current_graph", "trace", "trace_scope"]
@@ -79,7 +79,7 @@ class trace_scope:
         self._reset()
         graph = self._graph
         if graph is not None and self.output_file is not None:
-            write_on_exit(lambda path: export_json(graph, path), self.output_file, exc_type)
+            write_on_exit(lambda path: export_graph(graph, path), self.output_file, exc_type)
 
     async def __aenter__(self) -> CallGraph:
         return self.__enter__()

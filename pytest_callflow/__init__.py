@@ -21,6 +21,15 @@ from ._naming import (
 )
 from .graph import CallGraph, ContextNode, EdgeStats, FunctionStats
 from .scope import LiveCallGraph, clear_trace, get_current_graph, trace, trace_scope
+from .comparison import compare_graphs
+from .exports import (
+    export,
+    export_chrome,
+    export_collapsed,
+    export_dot,
+    export_pstats,
+    export_speedscope,
+)
 
 __version__ = "0.1.0"
 
@@ -32,6 +41,13 @@ __all__ = [
     "LiveCallGraph",
     "__version__",
     "clear_trace",
+    "compare_graphs",
+    "export",
+    "export_chrome",
+    "export_collapsed",
+    "export_dot",
+    "export_pstats",
+    "export_speedscope",
     "get_current_graph",
     "trace",
     "trace_scope",

@@ -1,8 +1,10 @@
-"""``python -m pytest_callflow``: trace a script, or show a saved graph.
+"""``python -m pytest_callflow``: trace a script, or show, compare and
+convert saved graphs (the ``callflow`` command's subcommands, see cli.py).
 
     python -m pytest_callflow run [--scope all|project|MOD[,MOD...]] [-o OUT.json]
                                   [--top N] script.py [args...]
     python -m pytest_callflow show GRAPH.json [--top N]
+    python -m pytest_callflow diff|export|html ...
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import runpy
 import sys
 from typing import List, Optional, Sequence, Union
 
-from . import CallGraph, trace_scope
+from . import cli, trace_scope
 from .textreport import print_report
 
 
@@ -36,9 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--top", type=int, default=15, help="hottest functions to list")
     run.add_argument("script")
     run.add_argument("args", nargs=argparse.REMAINDER)
-    show = sub.add_parser("show", help="print a saved callflow/1 graph")
-    show.add_argument("graph")
-    show.add_argument("--top", type=int, default=15)
+    cli.add_commands(sub)  # show, diff, export, html
     return parser
 
 
@@ -67,13 +67,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ns = _parser().parse_args(argv)
     if ns.command == "run":
         return _run(ns)
-    try:
-        graph = CallGraph.load(ns.graph)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print_report(graph, sys.stdout, ns.top, title=ns.graph)
-    return 0
+    return cli.dispatch(ns)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ Finding = Dict[str, Any]
 
 ARROW = "\N{RIGHTWARDS ARROW}"
 
-MARKER_ARGS = ("ignore", "max_calls", "max_calls_increase", "strict", "time")
+MARKER_ARGS = ("ignore", "max_blocking_ms", "max_calls", "max_calls_increase", "strict", "time")
 
 VERDICT_ORDER = ("error", "regressed", "warning", "improved", "new", "passed")
 
@@ -31,13 +31,15 @@ class Policy:
     """The tolerances one test is judged under."""
 
     __slots__ = ("max_calls_increase", "strict", "compare_time", "time_threshold",
-                 "time_floor_ns", "ignore", "budgets", "improvement_threshold")
+                 "time_floor_ns", "ignore", "budgets", "improvement_threshold",
+                 "max_blocking_ms")
 
     def __init__(self, *, max_calls_increase: float = 0.0, strict: bool = False,
                  compare_time: bool = False, time_threshold: float = 0.5,
                  time_floor_ns: int = 1_000_000, ignore: Sequence[str] = (),
                  budgets: Optional[Mapping[str, int]] = None,
-                 improvement_threshold: float = 0.2) -> None:
+                 improvement_threshold: float = 0.2,
+                 max_blocking_ms: Optional[float] = None) -> None:
         self.max_calls_increase = float(max_calls_increase)
         self.strict = bool(strict)
         self.compare_time = bool(compare_time)
@@ -46,6 +48,8 @@ class Policy:
         self.ignore: Tuple[str, ...] = tuple(ignore)
         self.budgets: Dict[str, int] = dict(budgets or {})
         self.improvement_threshold = float(improvement_threshold)
+        # Longest event-loop step allowed (an absolute limit, like budgets).
+        self.max_blocking_ms = None if max_blocking_ms is None else float(max_blocking_ms)
 
     def with_marker(self, overrides: Mapping[str, Any]) -> "Policy":
         """A copy with a marker's (validated) arguments applied."""
@@ -58,6 +62,7 @@ class Policy:
             ignore=self.ignore + tuple(overrides.get("ignore", ())),
             budgets={**self.budgets, **overrides.get("max_calls", {})},
             improvement_threshold=self.improvement_threshold,
+            max_blocking_ms=overrides.get("max_blocking_ms", self.max_blocking_ms),
         )
 
 
@@ -91,6 +96,12 @@ def check_marker(args: Sequence[Any], kwargs: Mapping[str, Any], test: str) -> D
                     or not math.isfinite(value) or value < 0:
                 raise MarkerError(f"{where}: max_calls_increase must be a non-negative number "
                                   f"(0.1 = 10%), got {value!r}")
+            out[key] = float(value)
+        elif key == "max_blocking_ms":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value <= 0:
+                raise MarkerError(f"{where}: max_blocking_ms must be a positive number of "
+                                  f"milliseconds, got {value!r}")
             out[key] = float(value)
         elif key in ("strict", "time"):
             if not isinstance(value, bool):
@@ -175,6 +186,21 @@ class Judgement:
         self.failure = failure      # one-line reason when it does
 
 
+def check_blocking(current: CallGraph, max_blocking_ms: Optional[float]) -> List[Finding]:
+    """A "blocking" regression when the longest step of an asyncio task (a
+    run of the event loop's callback without yielding) exceeded the limit;
+    before/after in seconds."""
+    if max_blocking_ms is None:
+        return []
+    info = current.async_info
+    longest = int(info.get("longest_step_ns") or 0) if info else 0
+    if longest <= max_blocking_ms * 1e6:
+        return []
+    return [{"kind": "blocking", "verdict": "regression",
+             "function": info.get("longest_step_function") if info else None, "callee": None,
+             "before": max_blocking_ms / 1000.0, "after": longest * 1e-9}]
+
+
 BaselineSource = Union["_native.Graph", Callable[[], "_native.Graph"]]
 
 
@@ -192,6 +218,7 @@ def judge(current: CallGraph, policy: Policy, *, baseline: Optional[BaselineSour
     times are compared (the common case, spared a comparison)."""
     notes: List[str] = []
     findings = check_budgets(current._view().graph, policy.budgets) if policy.budgets else []
+    findings += check_blocking(current, policy.max_blocking_ms)
     if use_baseline and baseline_error is not None:
         return Judgement("error", findings, [baseline_error], True,
                          f"unusable baseline: {baseline_error}")
@@ -212,6 +239,7 @@ def judge(current: CallGraph, policy: Policy, *, baseline: Optional[BaselineSour
                                           compare_time=compare_time)
     kinds = {f["verdict"] for f in findings}
     budget_hit = any(f["kind"] == "budget" for f in findings)
+    blocked = any(f["kind"] == "blocking" for f in findings)
     if "regression" in kinds:
         verdict = "regressed"
     elif use_baseline and baseline is None:
@@ -225,6 +253,8 @@ def judge(current: CallGraph, policy: Policy, *, baseline: Optional[BaselineSour
     failure = ""
     if budget_hit:
         failure = "calls above the max_calls budget"
+    elif blocked:
+        failure = "the event loop was blocked longer than max_blocking_ms"
     elif verdict == "regressed" and not updating:
         failure = "call-flow regression against the baseline"
     elif use_baseline and baseline is None and require_baseline and not updating:
@@ -283,6 +313,9 @@ def describe(f: Finding) -> str:
                 f"({_percent(before, after)})")
     if kind == "budget":
         return f"{fn} calls {_num(after)} > max_calls budget {_num(before)}"
+    if kind == "blocking":
+        return (f"{fn or 'a task'} blocked the event loop for {_seconds(after)} "
+                f"> max_blocking_ms {_num(before * 1000)}")
     return f"{kind} {fn or ''} {_num(before)} {ARROW} {_num(after)}".strip()
 
 

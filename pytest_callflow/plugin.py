@@ -21,7 +21,7 @@ from . import baseline as store_mod
 from . import gate
 from . import leaks
 from .graph import CallGraph, _View
-from .scope import LiveCallGraph
+from .scope import LiveCallGraph, session_view
 from .report_carry import CarriesReportAttribute
 from .session_report import SessionResults
 from .testjudge import RUNNER_MODULES, TestJudge, new_test_session
@@ -49,20 +49,21 @@ class TestCallGraph(LiveCallGraph):
     judged.  Frozen, its Python view is built only when read: the gate
     itself needs the counts alone (``entry``)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_raw", "_raw_async")
     __test__ = False  # not a test class, whatever its name
 
     def __init__(self, session: "_native.Session") -> None:
         super().__init__(session)
         self._raw: Optional[_native.Graph] = None
+        self._raw_async: Any = None  # a native AsyncRecord, or its dict
 
     def _view(self) -> _View:
         session = self._session
         if session is not None:
-            return _View(session.graph())
+            return session_view(session)
         raw = self._raw
         if raw is not None:
-            self._fixed = _View(raw)
+            self._fixed = _View(raw, self._raw_async)
             self._raw = None
         return self._fixed
 
@@ -70,7 +71,17 @@ class TestCallGraph(LiveCallGraph):
         session = self._session
         if session is not None:
             self._raw = session.graph()
+            self._raw_async = session.async_record()
             self._session = None
+
+    @property
+    def async_info(self) -> Optional[Dict[str, Any]]:
+        if self._session is None and self._raw is not None:
+            info = self._raw_async  # without building the Python view
+            if info is not None and not isinstance(info, dict):
+                info = self._raw_async = info.to_dict()
+            return info
+        return super().async_info
 
     def entry(self) -> store_mod.Entry:
         """The baseline entry of the frozen graph."""
@@ -152,8 +163,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "callflow(max_calls_increase=, strict=, time=, ignore=[names], max_calls={name: n}): "
-        "per-test call-flow gate policy; max_calls budgets apply without --callflow too")
+        "callflow(max_calls_increase=, strict=, time=, ignore=[names], max_calls={name: n}, "
+        "max_blocking_ms=): per-test call-flow gate policy; max_calls budgets and "
+        "max_blocking_ms apply without --callflow too")
     config.addinivalue_line("markers", leaks.MARKER_HELP)
     settings = Settings(config)
     config.stash[_SETTINGS] = settings
@@ -201,16 +213,17 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Any:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: List[pytest.Item]) -> None:
     """Gate off: trace only the tests that ask for it (a ``max_calls``
-    budget or the ``callflow`` fixture), if any."""
+    budget, a ``max_blocking_ms`` limit or the ``callflow`` fixture), if any."""
     if config.stash[_SETTINGS].enabled:
         return
     wanted = []
     for item in items:
         try:
-            budgets = marker_overrides(item).get("max_calls")
+            overrides = marker_overrides(item)
         except gate.MarkerError:
             continue  # reported at collection
-        if budgets or "callflow" in getattr(item, "fixturenames", ()):
+        if overrides.get("max_calls") or "max_blocking_ms" in overrides \
+                or "callflow" in getattr(item, "fixturenames", ()):
             wanted.append(item)
     if wanted:
         plugin = _light_plugin(config)
@@ -427,6 +440,8 @@ class CallflowPlugin(CarriesReportAttribute):
             return
         result = verdict.result
         result["outcome"] = report.outcome
+        if self.settings.html_path:
+            result["html"] = self._html_extras(module, key, graph)
         report.callflow = result  # type: ignore[attr-defined]
         props = [("callflow_verdict", result["verdict"]),
                  ("callflow_total_calls", result["total_calls"]),
@@ -435,6 +450,14 @@ class CallflowPlugin(CarriesReportAttribute):
         item.user_properties.extend(props)
         if report.user_properties is not item.user_properties:
             report.user_properties.extend(props)
+
+    def _html_extras(self, module: Optional[str], key: str, graph: CallGraph) -> Dict[str, Any]:
+        """What --callflow-html shows of a test besides its verdict: its
+        graph and the baseline counts it was judged against."""
+        from .html import result_extras  # only when the report is asked for
+
+        bfile = self.store.get(module)[0] if module is not None else None
+        return result_extras(graph, bfile.tests.get(key) if bfile is not None else None)
 
     # -- xdist: carrying results, collected ids ------------------------------
 

@@ -47,6 +47,7 @@ class SessionResults:
         self.refused: List[str] = []              # files left alone: unreadable
         self.failed_writes: List[str] = []        # error texts
         self.leaks: Dict[str, Result] = {}        # node id -> leak verdict (leaks.py)
+        self.html_written: Optional[str] = None   # --callflow-html, once written
 
     def add(self, nodeid: str, result: Result) -> None:
         self.results[nodeid] = result
@@ -59,6 +60,8 @@ class SessionResults:
             self._update(stale)
         if self.settings.json_path:
             self._write_json()
+        if getattr(self.settings, "html_path", None):  # the unittest runner has none
+            self._write_html()
 
     def _rel(self, path: str) -> str:
         return store_mod.to_posix(os.path.relpath(path, self.settings.rootdir))
@@ -141,6 +144,8 @@ class SessionResults:
             r = self.results[nodeid]
             tests[nodeid] = {k: r[k] for k in ("verdict", "outcome", "findings", "notes",
                                                 "total_calls", "time")}
+            if "async" in r:  # tests that ran asyncio tasks
+                tests[nodeid]["async"] = r["async"]
         doc = {
             "schema": SESSION_SCHEMA,
             "python": self.python,
@@ -159,6 +164,18 @@ class SessionResults:
                                                     ensure_ascii=False) + "\n")
         except OSError as exc:
             self.failed_writes.append(f"cannot write --callflow-json {path}: "
+                                      f"{exc.strerror or exc}")
+
+    def _write_html(self) -> None:
+        from .html import write_session_report  # only when the report is asked for
+
+        path = getattr(self.settings, "html_path", None)
+        assert path is not None
+        try:
+            self.html_written = write_session_report(path, self.results, leaks=self.leaks,
+                                                     python=self.python)
+        except OSError as exc:
+            self.failed_writes.append(f"cannot write --callflow-html {path}: "
                                       f"{exc.strerror or exc}")
 
     # -- terminal summary ------------------------------------------------------
@@ -211,6 +228,8 @@ class SessionResults:
             line(f"not updated (the file is unreadable and left as it is): {text}", red=True)
         for text in self.failed_writes:
             line(f"callflow error: {text}", red=True)
+        if self.html_written:
+            line(f"HTML report: {self.html_written}")
         if verbose and self.results:
             line("calls per test:", bold=True)
             for nodeid in sorted(self.results):

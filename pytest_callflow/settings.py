@@ -50,6 +50,10 @@ def add_options(parser: pytest.Parser) -> None:
                     help="time changes below this are noise (default 1.0)")
     group.addoption("--callflow-time-threshold", default=0.5, type=float, metavar="FRACTION",
                     help="relative slow-down that fails a test (default 0.5 = 50%%)")
+    group.addoption("--callflow-html", default=None, metavar="PATH",
+                    help="write a self-contained HTML report of the session: every test's "
+                         "verdict, call graph, flame graph, baseline diff and leaks "
+                         "(implies --callflow)")
     group.addoption("--callflow-json", default=None, metavar="PATH",
                     help="write the session's per-test verdicts, findings, calls and times")
     group.addoption("--callflow-leaks", action="store_true", default=False,
@@ -122,8 +126,11 @@ class Settings:
         opt = config.getoption
         flag = opt("callflow")
         self.update: bool = bool(opt("callflow_update"))
-        self.enabled: bool = self.update or (bool(config.getini("callflow")) if flag is None
-                                             else bool(flag))
+        html_path: Optional[str] = opt("callflow_html")
+        self.html_path = (os.path.join(str(config.invocation_params.dir), html_path)
+                          if html_path else None)
+        self.enabled: bool = self.update or bool(self.html_path) or (
+            bool(config.getini("callflow")) if flag is None else bool(flag))
         self.rootdir = str(config.rootpath)
         directory = opt("callflow_dir") or config.getini("callflow_dir") or ".callflow"
         self.directory = os.path.join(self.rootdir, os.path.expanduser(directory))

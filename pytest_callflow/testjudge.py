@@ -36,6 +36,22 @@ class Verdict:
         return gate.failure_text(self.judgement, self.records)
 
 
+def async_figures(graph: CallGraph) -> Optional[Dict[str, Any]]:
+    """The asyncio figures of a test that ran tasks (None otherwise), as the
+    JSON result carries them."""
+    info = graph.async_info
+    if not info or not info.get("tasks"):
+        return None
+    return {
+        "tasks": len(info["tasks"]),
+        "peak_concurrency": int(info.get("peak_concurrency", 0)),
+        "avg_concurrency": round(float(info.get("avg_concurrency", 0.0)), 3),
+        "longest_step_ms": round(int(info.get("longest_step_ns") or 0) / 1e6, 3),
+        "longest_step_function": info.get("longest_step_function"),
+        "blocking": len(info.get("blocking", [])) + int(info.get("blocking_dropped", 0)),
+    }
+
+
 def median_times(samples: List[Dict[str, float]]) -> Dict[str, float]:
     """Per function, the median of its inclusive times over repeated runs."""
     names = sorted({name for sample in samples for name in sample})
@@ -88,6 +104,9 @@ class TestJudge:
             "own_passed": own_passed, "findings": records, "notes": judgement.notes,
             "total_calls": total, "time": duration,
         }
+        figures = async_figures(graph)
+        if figures is not None:
+            result["async"] = figures
         if self.use_baseline and self.update and own_passed and module is not None:
             result["entry"] = entry
             if policy.compare_time and current_times is not None:

@@ -150,3 +150,22 @@ def test_exceptions_pass_through_the_facade() -> None:
             raise err
     assert info.value is err
     assert node_of(graph, recursion.fib).call_count == 5
+
+
+def test_trace_scope_writes_a_self_contained_html_report(tmp_path: Path) -> None:
+    from callflow_tracer import trace_scope
+
+    out = tmp_path / "report.html"
+    with trace_scope(str(out)):
+        recursion.fib(4)
+    page = out.read_text(encoding="utf-8")
+    assert page.lstrip().lower().startswith("<!doctype html")
+    assert "programs.recursion" in page and "fib" in page
+    assert "http://" not in page.replace("http://www.w3.org", "")  # nothing fetched
+
+
+def test_trace_scope_refuses_an_unknown_format_before_running(tmp_path: Path) -> None:
+    from callflow_tracer import trace_scope
+
+    with pytest.raises(ValueError, match="Unsupported format: csv"):
+        trace_scope(str(tmp_path / "out.csv"))

@@ -354,7 +354,9 @@ int cf_hooks_start(cf_session *s, const char *backend_name) {
     if (cf_session_wants_builtins(s)) cf_builtins_mask |= 1u << slot;
     bump_scope_gen();
     if (g_backend->scope_changed) g_backend->scope_changed(1);
-    cf_session_begin(s, cf_now());
+    int64_t now = cf_now();
+    cf_session_begin(s, now);
+    cf_session_adopt_task(s, current_thread_id(), now);
     return 0;
 }
 

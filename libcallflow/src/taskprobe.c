@@ -124,8 +124,9 @@ static task_mark *current_mark(void) {
 }
 
 static int asyncio_probe(cf_taskinfo *out) {
-    cf_thread *th = cf_tls;
-    if (!th || !asyncio_ready()) return 0;
+    if (!asyncio_ready()) return 0;
+    cf_thread *th = cf_thread_current();
+    if (!th) return 0;
     /* Python runs here: keep this thread's events out and any exception
      * the program has in flight as it is. */
     PyObject *et, *ev, *tb;

@@ -73,8 +73,11 @@ static void event(cf_session *s, cf_async *a, uint32_t task, uint32_t kind, int6
 /* A task in flight counts, unless it is suspended while tasks it created
  * are still in flight: then it waits for them. */
 static int should_count(const cf_task *tk) {
-    if (tk->state == CF_TASK_RUNNING) return 1;
-    return tk->state == CF_TASK_SUSPENDED && tk->live_children == 0;
+    /* The session's opener before it is bound: its suspensions are not
+     * seen, so it is taken as waiting whenever its children fly. */
+    if (tk->state == CF_TASK_RUNNING && !tk->unbound) return 1;
+    if (tk->state != CF_TASK_RUNNING && tk->state != CF_TASK_SUSPENDED) return 0;
+    return tk->live_children == 0;
 }
 
 static void advance(cf_async *a, int64_t now) {
@@ -138,7 +141,7 @@ static void set_flight(cf_async *a, uint32_t idx, int flying, int64_t now) {
             p->live_children--;
         recount(a, parent, now);
     }
-    func_in_flight(a, tk->func, flying ? 1 : -1);
+    if (tk->func != CF_NO_FUNC) func_in_flight(a, tk->func, flying ? 1 : -1);
 }
 
 static uint32_t add_task(cf_session *s, cf_async *a, const cf_taskinfo *ti, uint32_t func,
@@ -185,11 +188,13 @@ static void step_begin(cf_session *s, cf_async *a, cf_tstack *t, uint32_t idx, u
 void cf_rec_call_genlike(cf_session *s, cf_tstack *t, uint32_t func, int cls,
                          const void *code, void *key, int64_t now) {
     const cf_frame *top = &t->frames[t->depth - 1];
-    /* Only a coroutine that no recorded coroutine is awaiting may be the
-     * outermost one of a task: ask which task runs (rarely: a task's frame
-     * keeps its binding across suspensions). */
+    /* Only a coroutine that no recorded coroutine is awaiting (out-of-scope
+     * internals do not count: a library's runner task may await it) may be
+     * the outermost one of a task: ask which task runs (rarely: a task's
+     * frame keeps its binding across suspensions). */
     if (cls != CF_CLASS_IN || !cf_task_probe || !func_is(func, CF_FUNC_COROUTINE) ||
-        func_is(top->func, CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR)) {
+        (top->kind != CF_FRAME_TRANSPARENT &&
+         func_is(top->func, CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR))) {
         cf_rec_push(s, t, func, cls, code, key, now, CF_PARENT_TOP);
         return;
     }
@@ -202,10 +207,17 @@ void cf_rec_call_genlike(cf_session *s, cf_tstack *t, uint32_t func, int cls,
     uint32_t idx = cf_map_get(&a->index, ti.serial);
     int fresh = idx == CF_MAP_MISSING;
     if (fresh) idx = add_task(s, a, &ti, func, t->owner, now);
-    if (idx == CF_NO_TASK || a->tasks[idx].state == CF_TASK_RUNNING) {
+    if (idx == CF_NO_TASK || (a->tasks[idx].state == CF_TASK_RUNNING && !a->tasks[idx].unbound)) {
         /* Already running (its outermost frame is below): nothing to bind. */
         cf_rec_push(s, t, func, cls, code, key, now, CF_PARENT_TOP);
         return;
+    }
+    if (a->tasks[idx].unbound) { /* the session's opener: bound from now on */
+        a->tasks[idx].unbound = 0;
+        if (a->tasks[idx].func == CF_NO_FUNC) {
+            a->tasks[idx].func = func;
+            func_in_flight(a, func, 1);
+        }
     }
     /* A new task's place in the tree: under the frame that called
      * loop.create_task for it, else (a loop that creates tasks in C) under
@@ -242,13 +254,21 @@ void cf_rec_note_spawn(cf_session *s, cf_tstack *t, void *coro_key) {
      * outside code).  Made outside any task (asyncio.run making the main
      * one): the task goes under whatever runs the loop, as it starts. */
     uint32_t low = t->task_depth;
-    if (low == 0 || low >= d || !t->frames[low].task) return;
+    cf_async *a = async_get(s);
+    if (!a) return;
+    if (low == 0) {
+        /* The session's opener, in the step that opened it: the whole
+         * stack is that step's. */
+        const cf_task *op = a->adopted ? &a->tasks[a->adopted - 1] : NULL;
+        if (!op || !op->unbound || op->state != CF_TASK_RUNNING || op->thread != t->owner) return;
+    } else if (low >= d || !t->frames[low].task) {
+        return;
+    }
     uint32_t i = d - 1;
     while (i > low && !(t->frames[i].kind == CF_FRAME_IN && t->frames[i].node != CF_NO_NODE)) i--;
     uint32_t node = t->frames[i].node;
+    if (i == 0 && t->frames[0].kind != CF_FRAME_IN) return;
     if (node == CF_NO_NODE) return;
-    cf_async *a = async_get(s);
-    if (!a) return;
     if (a->spawns.count >= CF_SPAWNS_MAX) cf_map_clear(&a->spawns);
     if (cf_map_put(&a->spawns, (uint64_t)(uintptr_t)coro_key, node) < 0) s->lost_events++;
 }
@@ -346,11 +366,28 @@ void cf_async_session_end(cf_session *s, int64_t now) {
     if (!a) return;
     for (uint32_t i = 0; i < a->ntasks; i++) {
         cf_task *tk = &a->tasks[i];
-        if (tk->state != CF_TASK_RUNNING) continue;
+        if (tk->state != CF_TASK_RUNNING || tk->unbound) continue;
         step_end(s, a, NULL, i, tk->func, now);
         tk->step_start = now; /* a later resumption of the session goes on from here */
     }
     advance(a, now);
+}
+
+void cf_session_adopt_task(cf_session *s, uint64_t thread, int64_t now) {
+    cf_taskinfo ti;
+    if (!cf_task_probe || !cf_task_probe(&ti)) return;
+    cf_async *a = async_get(s);
+    if (!a || cf_map_get(&a->index, ti.serial) != CF_MAP_MISSING) return;
+    uint32_t idx = add_task(s, a, &ti, CF_NO_FUNC, thread, now);
+    if (idx == CF_NO_TASK) return;
+    cf_task *tk = &a->tasks[idx];
+    tk->unbound = 1;
+    tk->state = CF_TASK_RUNNING;
+    tk->step_start = now;
+    a->adopted = idx + 1;
+    event(s, a, idx, CF_TEV_START, now);
+    set_flight(a, idx, 1, now);
+    recount(a, idx, now);
 }
 
 /* ---------------------------------------------------------------- JSON */

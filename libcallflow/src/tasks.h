@@ -54,6 +54,8 @@ typedef struct cf_task {
     uint64_t steps;
     uint8_t state;
     uint8_t counted; /* counts toward the concurrency figure now */
+    uint8_t unbound; /* running when the session began: no frame carries it
+                        yet, its current step is not measured */
 } cf_task;
 
 typedef struct cf_tevent {
@@ -93,6 +95,7 @@ typedef struct cf_async {
     /* Set in copies (cf_session_async_copy): what the JSON needs. */
     int64_t base, blocking_ns;
     int64_t blocking_ticks, blocking_for; /* the threshold in ticks, for ns */
+    uint32_t adopted; /* the task that opened the session (record + 1), or 0 */
 } cf_async;
 
 struct cf_session;
@@ -116,6 +119,10 @@ void cf_rec_note_yield(struct cf_tstack *t, const struct cf_frame *f);
  * run the coroutine whose frame key is coro_key; its creator is the
  * innermost recorded frame below. */
 void cf_rec_note_spawn(struct cf_session *s, struct cf_tstack *t, void *coro_key);
+/* The session starts inside a task step: that task is known from now on
+ * (its frames started before the session; it is bound to the first of
+ * them that resumes), so the tasks it makes have their parent. */
+void cf_session_adopt_task(struct cf_session *s, uint64_t thread, int64_t now);
 /* Session end: steps in progress are closed at `now`. */
 void cf_async_session_end(struct cf_session *s, int64_t now);
 

@@ -1,0 +1,1 @@
+"""Browser tests of the HTML reports (Playwright on Debian's chromium) and their helpers."""

@@ -1,0 +1,390 @@
+"""Task-aware recording of asyncio programs by the core
+(``pytest_callflow.trace_scope``, ``CallGraph.async_info``): concurrency
+figures, the await/active split, callers and task parents, exceptions,
+cancellation, async generators, threads with their own loops, blocking.
+
+The programs are defined here, so this module is the project's own code
+(the tests run with tests/ as the current directory).  Times are asserted
+as generous ranges around sleeps, never as exact figures."""
+
+import asyncio
+import threading
+import time
+from typing import Any, Awaitable, Callable, Dict, List
+
+import pytest
+
+from cfutil import qn
+from pytest_callflow import CallGraph, trace_scope
+
+pytestmark = pytest.mark.usefixtures("in_tests_dir")
+
+SLEEP = 0.05
+# asyncio.run, called by record(): the creator of each program's main task
+# (outside code, so a leaf of the project scope, not its internals).
+RUN = "asyncio.runners:run"
+
+
+def record(program: Callable[[], Awaitable[Any]], **options: Any) -> CallGraph:
+    """Run ``program`` with asyncio.run inside a project-scoped trace_scope."""
+    with trace_scope(scope="project", **options) as graph:
+        asyncio.run(program())
+    return graph
+
+
+def tasks_of(graph: CallGraph, function: Callable[..., Any]) -> List[Dict[str, Any]]:
+    info = graph.async_info
+    assert info is not None, "no async_info: no task was recorded"
+    return [t for t in info["tasks"] if t["function"] == qn(function)]
+
+
+def spin(seconds: float) -> None:
+    """Run (not sleep) for ``seconds``."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+# ---------------------------------------------------------------------------
+# programs
+
+
+async def worker(n: int) -> int:
+    await asyncio.sleep(0)
+    await asyncio.sleep(SLEEP)
+    return n
+
+
+async def gather_five() -> List[int]:
+    return await asyncio.gather(*(worker(i) for i in range(5)))
+
+
+async def one_by_one() -> None:
+    for i in range(3):
+        await worker(i)
+
+
+async def task_by_task() -> None:
+    for i in range(3):
+        await asyncio.create_task(worker(i))
+
+
+async def sleep_then_spin() -> None:
+    await asyncio.sleep(0.1)
+    spin(0.05)
+
+
+async def split_program() -> None:
+    await asyncio.gather(sleep_then_spin(), sleep_then_spin())
+
+
+async def inner() -> int:
+    await asyncio.sleep(0)
+    return 1
+
+
+async def outer() -> int:
+    child = asyncio.create_task(spawned())
+    value = await inner()
+    return value + await child
+
+
+async def spawned() -> int:
+    await asyncio.sleep(0)
+    return 2
+
+
+async def callers_program() -> int:
+    return await outer()
+
+
+async def many_resumes() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def resumes_program() -> None:
+    await asyncio.create_task(many_resumes())
+
+
+class Boom(Exception):
+    pass
+
+
+async def failing() -> None:
+    await asyncio.sleep(0)
+    raise Boom("inside a task")
+
+
+RAISED: List[BaseException] = []
+
+
+async def failing_program() -> None:
+    try:
+        await asyncio.create_task(failing())
+    except Boom as exc:
+        RAISED.append(exc)
+
+
+async def victim() -> None:
+    await asyncio.sleep(10)
+
+
+def after_cancel() -> int:
+    return 3
+
+
+async def cancel_program() -> None:
+    task = asyncio.create_task(victim())
+    await asyncio.sleep(0)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    else:
+        raise AssertionError("the task was not cancelled")
+    after_cancel()
+
+
+async def numbers(n: int) -> Any:
+    for i in range(n):
+        await asyncio.sleep(0.01)
+        yield i
+
+
+async def consume() -> int:
+    total = 0
+    async for value in numbers(4):
+        total += value
+    return total
+
+
+async def agen_program() -> None:
+    await asyncio.create_task(consume())
+
+
+async def blocker() -> None:
+    await asyncio.sleep(0)
+    time.sleep(0.2)  # blocks the loop: one long step
+
+
+async def polite() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+
+
+async def blocking_program() -> None:
+    await asyncio.gather(blocker(), polite())
+
+
+async def thread_worker() -> None:
+    await asyncio.sleep(0.02)
+
+
+async def thread_main() -> None:
+    await asyncio.gather(thread_worker(), thread_worker(), thread_worker())
+
+
+def run_thread_loop() -> None:
+    asyncio.run(thread_main())
+
+
+async def main_worker() -> None:
+    await asyncio.sleep(0.02)
+
+
+async def threads_program() -> None:
+    thread = threading.Thread(target=run_thread_loop)
+    thread.start()
+    await asyncio.gather(main_worker(), main_worker())
+    await asyncio.get_running_loop().run_in_executor(None, thread.join)
+
+
+# ---------------------------------------------------------------------------
+# concurrency
+
+
+def test_n_gathered_tasks_peak_at_n() -> None:
+    graph = record(gather_five)
+    info = graph.async_info
+    assert info is not None
+    assert info["peak_concurrency"] == 5
+    assert info["per_function_peak"][qn(worker)] == 5
+    workers = tasks_of(graph, worker)
+    assert len(workers) == 5
+    assert {t["state"] for t in workers} == {"finished"}
+    assert len({t["id"] for t in info["tasks"]}) == len(info["tasks"])
+    # Five in flight most of the time, the gathering task not counted.
+    assert 1.0 < info["avg_concurrency"] <= 5.0
+    assert info["timeline_dropped"] == 0 and info["groups"] == []
+    assert graph.calls(worker) == 5
+
+
+def test_sequential_awaits_peak_at_one() -> None:
+    graph = record(one_by_one)
+    info = graph.async_info
+    assert info is not None
+    assert info["peak_concurrency"] == 1
+    assert tasks_of(graph, worker) == []  # awaited coroutines run in the main task
+    assert graph.calls(worker) == 3
+
+
+def test_awaiting_each_created_task_in_turn_peaks_at_one() -> None:
+    # The main task waits for its child: only the child is in flight.
+    graph = record(task_by_task)
+    info = graph.async_info
+    assert info is not None
+    assert info["peak_concurrency"] == 1
+    assert len(tasks_of(graph, worker)) == 3
+    assert graph.calls(worker) == 3
+
+
+def test_a_coroutine_is_one_call_however_often_it_resumes() -> None:
+    graph = record(resumes_program)
+    (task,) = tasks_of(graph, many_resumes)
+    assert graph.calls(many_resumes) == 1
+    assert task["steps"] >= 21  # first step + one per await
+    events = [e for _, tid, e in graph.async_info["timeline"] if tid == task["id"]]
+    assert events[0] == "start" and events[-1] == "finish"
+    assert events.count("suspend") == events.count("resume") >= 20
+
+
+def test_await_and_active_time_split_on_sleeps() -> None:
+    graph = record(split_program)
+    stats = graph.function(sleep_then_spin)
+    assert stats.calls == 2 and stats.is_coroutine
+    # Per call: 0.1 s suspended, 0.05 s running (the two calls overlap in
+    # the sleep, then spin one after the other).
+    assert 0.2 <= stats.suspended_time < 0.8, stats
+    assert 0.1 <= stats.active_time < 0.5, stats
+    assert stats.total_time == pytest.approx(stats.active_time + stats.suspended_time, rel=1e-6)
+    for task in tasks_of(graph, sleep_then_spin):
+        assert 0.05e9 <= task["active_ns"] < 0.4e9, task
+        assert task["end_ns"] - task["start_ns"] >= 0.15e9, task
+
+
+# ---------------------------------------------------------------------------
+# callers and parents
+
+
+def test_the_awaiting_coroutine_is_the_caller() -> None:
+    graph = record(callers_program)
+    assert graph.edge_calls(outer, inner) == 1
+    assert graph.edge_calls(callers_program, outer) == 1
+    assert graph.edge_calls(RUN, callers_program) == 1
+    for edge in graph.edges():  # never the event loop or the task machinery
+        assert edge.caller == RUN or not edge.caller.startswith("asyncio."), edge
+
+
+def test_a_task_created_in_outer_has_outer_as_parent() -> None:
+    graph = record(callers_program)
+    paths = [n.path for n in graph.root.walk() if n.name == qn(spawned)]
+    assert paths == [(RUN, qn(callers_program), qn(outer), qn(spawned))]
+    (child,) = tasks_of(graph, spawned)
+    (parent,) = [t for t in graph.async_info["tasks"] if t["id"] == child["parent"]]
+    assert parent["function"] == qn(callers_program)  # the task running outer
+
+
+# ---------------------------------------------------------------------------
+# exceptions, cancellation, async generators
+
+
+def test_a_failing_task_is_recorded_and_its_exception_propagates() -> None:
+    RAISED.clear()
+    graph = record(failing_program)
+    assert len(RAISED) == 1 and isinstance(RAISED[0], Boom)
+    assert str(RAISED[0]) == "inside a task"
+    (task,) = tasks_of(graph, failing)
+    assert task["state"] == "failed" and task["end_ns"] is not None
+    assert graph.calls(failing) == 1
+    assert [e for _, tid, e in graph.async_info["timeline"] if tid == task["id"]][-1] == "fail"
+
+
+def test_a_cancelled_task_is_recorded_and_the_stack_stays_right() -> None:
+    graph = record(cancel_program)
+    (task,) = tasks_of(graph, victim)
+    assert task["state"] == "cancelled" and task["end_ns"] is not None
+    assert graph.calls(victim) == 1
+    assert graph.function(victim).suspended_time < 1.0  # cancelled, not slept out
+    # The call made after the cancellation belongs to the program, not to
+    # the cancelled coroutine.
+    assert graph.edge_calls(cancel_program, after_cancel) == 1
+    assert graph.edge_calls(victim, after_cancel) == 0
+    assert [n.path for n in graph.root.walk() if n.name == qn(after_cancel)] == [
+        (RUN, qn(cancel_program), qn(after_cancel))]
+
+
+def test_async_generators_are_one_call_under_their_consumer() -> None:
+    graph = record(agen_program)
+    stats = graph.function(numbers)
+    assert stats.calls == 1 and stats.is_async_generator
+    assert graph.edge_calls(consume, numbers) == 1
+    assert stats.suspended_time >= 0.04 * 0.9  # four 10 ms sleeps
+    assert stats.total_time == pytest.approx(stats.active_time + stats.suspended_time, rel=1e-6)
+    (task,) = tasks_of(graph, consume)
+    assert task["state"] == "finished"
+
+
+# ---------------------------------------------------------------------------
+# threads, blocking, files
+
+
+def test_a_thread_running_its_own_loop_stays_apart() -> None:
+    graph = record(threads_program)
+    info = graph.async_info
+    assert info is not None
+    theirs = tasks_of(graph, thread_worker) + tasks_of(graph, thread_main)
+    ours = tasks_of(graph, main_worker) + tasks_of(graph, threads_program)
+    assert len(theirs) == 4 and len(ours) == 3
+    assert len({t["thread"] for t in theirs}) == 1
+    assert len({t["thread"] for t in ours}) == 1
+    assert {t["thread"] for t in theirs} != {t["thread"] for t in ours}
+    ours_ids = {t["id"] for t in ours}
+    assert all(t["parent"] not in ours_ids for t in theirs)
+    for node in graph.root.walk():
+        if node.name == qn(thread_worker):
+            assert qn(threads_program) not in node.path, node.path
+    assert graph.calls(thread_worker) == 3 and graph.calls(main_worker) == 2
+
+
+def test_a_blocking_step_is_reported_with_its_function() -> None:
+    graph = record(blocking_program, blocking_threshold=0.1)
+    info = graph.async_info
+    assert info is not None
+    assert info["blocking_threshold_ns"] == 100_000_000
+    assert [b["function"] for b in info["blocking"]] == [qn(blocker)]
+    (entry,) = info["blocking"]
+    assert entry["duration_ns"] >= 200_000_000
+    (task,) = tasks_of(graph, blocker)
+    assert entry["task"] == task["id"]
+    assert info["longest_step_function"] == qn(blocker)
+    assert info["longest_step_ns"] == entry["duration_ns"] == task["longest_step_ns"]
+    assert info["blocking_dropped"] == 0
+
+
+def test_a_higher_threshold_reports_no_blocking() -> None:
+    graph = record(blocking_program, blocking_threshold=5.0)
+    info = graph.async_info
+    assert info is not None and info["blocking"] == []
+    assert info["longest_step_function"] == qn(blocker)  # still measured
+
+
+def test_async_info_is_none_without_tasks_and_survives_json(tmp_path: Any) -> None:
+    with trace_scope(scope="project") as sync_graph:
+        after_cancel()
+    assert sync_graph.async_info is None
+    graph = record(gather_five)
+    path = tmp_path / "g.json"
+    graph.save(path)
+    loaded = CallGraph.load(path)
+    assert loaded.async_info == graph.async_info
+    assert graph.to_dict()["async"]["peak_concurrency"] == 5
+    assert CallGraph.from_dict(graph.to_dict()).async_info == graph.async_info
+    assert graph.snapshot().async_info == graph.async_info
+
+
+@pytest.mark.parametrize("threshold", [-1, float("nan"), "0.1", True])
+def test_a_bad_blocking_threshold_is_refused(threshold: Any) -> None:
+    with pytest.raises((TypeError, ValueError), match="blocking_threshold"):
+        trace_scope(blocking_threshold=threshold)
