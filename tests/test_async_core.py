@@ -388,3 +388,19 @@ def test_async_info_is_none_without_tasks_and_survives_json(tmp_path: Any) -> No
 def test_a_bad_blocking_threshold_is_refused(threshold: Any) -> None:
     with pytest.raises((TypeError, ValueError), match="blocking_threshold"):
         trace_scope(blocking_threshold=threshold)
+
+
+def test_under_scope_all_tasks_hang_from_their_creators_not_the_loop() -> None:
+    # Scope "all" records asyncio's own frames too; a task still sits under
+    # the project frame that made it, and the main task under the function
+    # that ran the loop, not under the loop's Handle._run.
+    def main() -> int:
+        return asyncio.run(callers_program())
+
+    with trace_scope(scope="all") as graph:
+        main()
+    paths = {n.path for n in graph.root.walk() if n.name == qn(spawned)}
+    assert paths == {(qn(main), qn(callers_program), qn(outer), qn(spawned))}
+    for edge in graph.edges():
+        if edge.callee in (qn(callers_program), qn(spawned)):
+            assert not edge.caller.startswith("asyncio."), edge

@@ -56,6 +56,24 @@ static int func_is(uint32_t func, uint32_t flags) {
     return fi && (fi->flags & flags);
 }
 
+/* A recorded frame of the project's own code (not the standard library or
+ * an installed package, which scope "all" records too). */
+static int own_frame(const cf_frame *f) {
+    return f->kind == CF_FRAME_IN && f->node != CF_NO_NODE && !func_is(f->func, CF_FUNC_EXTERNAL);
+}
+
+/* Where a task the event loop starts goes when nothing says who made it:
+ * under the frame running the loop, past the loop's own machinery (which
+ * scope "all" records): the first frame of the project's own code or of a
+ * library call made from it (a leaf, e.g. asyncio.run). */
+static uint32_t loop_runner_node(const cf_tstack *t) {
+    for (uint32_t i = t->depth - 1; i >= 1; i--) {
+        const cf_frame *f = &t->frames[i];
+        if (own_frame(f) || (f->kind == CF_FRAME_LEAF && f->node != CF_NO_NODE)) return f->node;
+    }
+    return CF_PARENT_TOP;
+}
+
 /* ------------------------------------------------------------ timeline */
 
 static void event(cf_session *s, cf_async *a, uint32_t task, uint32_t kind, int64_t now) {
@@ -230,6 +248,8 @@ void cf_rec_call_genlike(cf_session *s, cf_tstack *t, uint32_t func, int cls,
         parent = made_at;
     else if (fresh && ptask != CF_NO_TASK && a->tasks[ptask].last_node != CF_NO_NODE)
         parent = a->tasks[ptask].last_node;
+    else if (fresh)
+        parent = loop_runner_node(t);
     uint32_t depth = t->depth;
     cf_rec_push(s, t, func, cls, code, key, now, parent);
     if (t->depth != depth + 1) return; /* dropped for want of memory */
@@ -264,8 +284,10 @@ void cf_rec_note_spawn(cf_session *s, cf_tstack *t, void *coro_key) {
     } else if (low >= d || !t->frames[low].task) {
         return;
     }
+    /* The innermost frame of the project's own code, else (a task started
+     * by library code only) the task's own outermost frame. */
     uint32_t i = d - 1;
-    while (i > low && !(t->frames[i].kind == CF_FRAME_IN && t->frames[i].node != CF_NO_NODE)) i--;
+    while (i > low && !own_frame(&t->frames[i])) i--;
     uint32_t node = t->frames[i].node;
     if (i == 0 && t->frames[0].kind != CF_FRAME_IN) return;
     if (node == CF_NO_NODE) return;
