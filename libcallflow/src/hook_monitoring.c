@@ -119,10 +119,32 @@ static __attribute__((noinline)) PyObject *on_start_slow(PyObject *const *args, 
  * no-op, so the hot paths hand it back without the INCREF's check. */
 #define RETURN_NONE_FAST return Py_None
 
+/* Outside code called from outside code (a library's internals under the
+ * leaf that entered it): a transparent frame, pushed only to keep returns
+ * matched.  It needs no time, so the clock is not read.  0: not such a
+ * call (or a generator, or task machinery): take the other paths. */
+static inline int push_transparent(cf_tstack *t, uint32_t slot, PyCodeObject *code) {
+    if (CF_UNLIKELY(t->depth == t->cap)) return 0;
+    cf_coderec *rec = cf_coderec_lookup(code);
+    if (!rec || (rec->flags & (CF_CODE_GENLIKE | CF_CODE_SPAWN)) || !((rec->out_mask >> slot) & 1))
+        return 0;
+    cf_frame *top = &t->frames[t->depth - 1];
+    cf_frame *f = top + 1;
+    f->code = code;
+    f->key = NULL;
+    f->task = 0;
+    f->func = rec->func;
+    f->kind = CF_FRAME_TRANSPARENT;
+    f->node = top->node;
+    f->rec = top->rec;
+    f->ovf = top->ovf;
+    t->depth++;
+    return 1;
+}
+
 static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
     (void)kw;
-    int64_t now = cf_now();
     cf_thread *th = cf_thread_current();
     /* A busy thread has an empty mask (see cf_thread_set_busy). */
     if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
@@ -130,10 +152,16 @@ static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyOb
         /* One session (the usual case), known from the caller's node cache. */
         if (CF_LIKELY(mask && !(mask & (mask - 1)))) {
             uint32_t slot = (uint32_t)__builtin_ctz(mask);
-            if (CF_LIKELY(cf_rec_call_cached(cf_slots[slot].session, th->stacks[slot], args[0], now)))
+            cf_tstack *t = th->stacks[slot];
+            if (t->frames[t->depth - 1].kind != CF_FRAME_IN &&
+                push_transparent(t, slot, (PyCodeObject *)args[0]))
+                RETURN_NONE_FAST;
+            int64_t now = cf_now();
+            if (CF_LIKELY(cf_rec_call_cached(cf_slots[slot].session, t, args[0], now)))
                 RETURN_NONE_FAST;
             return on_start_slow(args, PyVectorcall_NARGS(nf), 0, now);
         }
+        int64_t now = cf_now();
         /* Several sessions: each may know it from its own cache. */
         uint32_t done = 0;
         CF_FOR_EACH_SLOT(mask, slot) {
@@ -144,7 +172,7 @@ static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyOb
         if (mask && done == mask) Py_RETURN_NONE;
         return on_start_slow(args, PyVectorcall_NARGS(nf), done, now);
     }
-    return on_start_slow(args, PyVectorcall_NARGS(nf), 0, now);
+    return on_start_slow(args, PyVectorcall_NARGS(nf), 0, cf_now());
 }
 static PyObject *cb_resume(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
@@ -195,7 +223,6 @@ static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeO
 
 static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int can_disable,
                                   PyObject *unwind) {
-    int64_t now = cf_now();
     if (CF_UNLIKELY(nargs < 1)) Py_RETURN_NONE;
     cf_thread *th = cf_thread_current();
     if (CF_UNLIKELY(!th)) Py_RETURN_NONE;
@@ -207,12 +234,14 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
         cf_tstack *t = th->stacks[slot];
         const cf_frame *top = &t->frames[t->depth - 1];
         if (CF_LIKELY(top->code == (void *)code && !top->task)) {
-            cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
+            if (top->kind != CF_FRAME_TRANSPARENT) /* transparent frames need no time */
+                cf_rec_close(cf_slots[slot].session, t, t->depth - 1, cf_now());
             t->depth--;
             RETURN_NONE_FAST;
         }
-        return on_return_slow(th, code, mask, 0, can_disable, unwind, now);
+        return on_return_slow(th, code, mask, 0, can_disable, unwind, cf_now());
     }
+    int64_t now = cf_now();
     CF_FOR_EACH_SLOT(mask, slot) {
         cf_tstack *t = th->stacks[slot];
         const cf_frame *top = &t->frames[t->depth - 1];
