@@ -40,8 +40,8 @@ static PyObject *maybe_disable(const cf_coderec *rec) {
  * from the thread state rather than through PyEval_GetFrame(), which would
  * make (and, when the generator ends, fill in) a frame object for every
  * generator: a third of the cost of tracing asyncio code. */
-static inline void *frame_key(void) {
-    PyThreadState *ts = PyThreadState_Get();
+static inline void *frame_key(const cf_thread *th) {
+    PyThreadState *ts = th->ts;
 #if PY_VERSION_HEX >= 0x030D0000
     return (void *)ts->current_frame;
 #else
@@ -85,7 +85,7 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
     }
     void *key = NULL;
     if ((act == ACT_START || act == ACT_RESUME) && (rec->flags & CF_CODE_GENLIKE))
-        key = frame_key();
+        key = frame_key(th);
     CF_FOR_EACH_SLOT(want, slot) {
         cf_session *s = cf_slots[slot].session;
         cf_tstack *t = th->stacks[slot];
@@ -292,9 +292,23 @@ static PyObject *cb_c_return(PyObject *self, PyObject *const *args, size_t nf, P
 static PyObject *cb_yield(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
     (void)kw;
-    /* Read the clock first: rdtsc's latency overlaps the lookups. */
-    int64_t now = cf_now();
-    return on_event(args, PyVectorcall_NARGS(nf), ACT_YIELD, 1, 0, now);
+    cf_thread *th = cf_thread_current();
+    /* One session and the yielding frame on top (the usual case): no code
+     * record needed; a transparent frame's suspension needs no time. */
+    if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
+        uint32_t mask = th->mask;
+        if (CF_LIKELY(mask && !(mask & (mask - 1)))) {
+            uint32_t slot = (uint32_t)__builtin_ctz(mask);
+            cf_tstack *t = th->stacks[slot];
+            const cf_frame *top = &t->frames[t->depth - 1];
+            if (CF_LIKELY(t->depth > 1 && top->code == (void *)args[0])) {
+                int64_t now = top->kind == CF_FRAME_TRANSPARENT ? 0 : cf_now();
+                cf_rec_end(cf_slots[slot].session, t, args[0], CF_EXIT_YIELD, now);
+                RETURN_NONE_FAST;
+            }
+        }
+    }
+    return on_event(args, PyVectorcall_NARGS(nf), ACT_YIELD, 1, 0, cf_now());
 }
 
 /* The callbacks are instances of a minimal vectorcall type rather than

@@ -40,6 +40,7 @@ cf_thread *cf_thread_sync(void) {
         th = PyMem_RawCalloc(1, sizeof(*th));
         if (!th) return NULL;
         th->id = current_thread_id();
+        th->ts = PyThreadState_Get();
         pthread_setspecific(g_thread_key, th);
         cf_tls = th;
     }

@@ -48,6 +48,7 @@ typedef struct cf_thread {
     int busy;      /* inside the namer or paused: events are ignored, and
                       mask is kept 0 so the hot paths need not look */
     uint64_t id;   /* PyThreadState id */
+    PyThreadState *ts; /* this OS thread's thread state (as id: one per thread) */
     cf_tstack *stacks[CF_MAX_SESSIONS];
 } cf_thread;
 

@@ -105,7 +105,8 @@ struct cf_session {
     uint32_t novf, ovf_alloc;
     cf_map ovf_index;
     cf_susp *susp;
-    uint32_t nsusp, susp_alloc;
+    uint32_t nsusp, susp_alloc; /* slots used (free ones have key NULL) */
+    uint32_t susp_live, susp_free; /* live entries; free-slot chain (via node) */
     cf_map susp_index; /* key pointer -> index in susp */
     cf_tstack *stacks;
     uint8_t *classes; /* per registry id: class + 1, 0 = not computed */
@@ -298,7 +299,7 @@ static inline void cf_rec_resume(cf_session *s, cf_tstack *t, uint32_t func,
                                  int cls, const void *code, void *key,
                                  int64_t now) {
     cf_susp sp;
-    if (s->nsusp == 0 || !cf_rec_take_suspended(s, key, code, &sp)) {
+    if (s->susp_live == 0 || !cf_rec_take_suspended(s, key, code, &sp)) {
         cf_rec_call(s, t, func, cls, code, key, now);
         return;
     }

@@ -118,6 +118,8 @@ static int reset_tree(cf_session *s) {
     s->truncated_paths = s->truncated_calls = 0;
     s->novf = 0;
     s->nsusp = 0;
+    s->susp_live = 0;
+    s->susp_free = CF_NO_NODE;
     cf_map_clear(&s->children);
     cf_map_clear(&s->ovf_index);
     cf_map_clear(&s->susp_index);
@@ -222,7 +224,7 @@ void cf_session_end(cf_session *s, int64_t now) {
     }
     for (uint32_t i = 0; i < s->nsusp; i++) {
         cf_susp *sp = &s->susp[i];
-        if (sp->since < 0 || sp->kind == CF_FRAME_TRANSPARENT) continue;
+        if (!sp->key || sp->since < 0 || sp->kind == CF_FRAME_TRANSPARENT) continue;
         if (sp->node != CF_NO_NODE)
             s->nodes[sp->node].suspended_ns += now - sp->since;
         else
@@ -356,22 +358,31 @@ uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
 void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now) {
     uint32_t idx = cf_map_get(&s->susp_index, (uint64_t)(uintptr_t)f->key);
     if (idx == CF_MAP_MISSING) {
-        if (s->nsusp == s->susp_alloc) {
-            uint32_t n = s->susp_alloc ? s->susp_alloc * 2 : 64;
-            cf_susp *grown = realloc(s->susp, (size_t)n * sizeof(cf_susp));
-            if (!grown) {
-                s->lost_events++;
-                return;
+        int reused = s->susp_free != CF_NO_NODE;
+        if (reused) {
+            idx = s->susp_free;
+        } else {
+            if (s->nsusp == s->susp_alloc) {
+                uint32_t n = s->susp_alloc ? s->susp_alloc * 2 : 64;
+                cf_susp *grown = realloc(s->susp, (size_t)n * sizeof(cf_susp));
+                if (!grown) {
+                    s->lost_events++;
+                    return;
+                }
+                s->susp = grown;
+                s->susp_alloc = n;
             }
-            s->susp = grown;
-            s->susp_alloc = n;
+            idx = s->nsusp;
         }
-        idx = s->nsusp;
         if (cf_map_put(&s->susp_index, (uint64_t)(uintptr_t)f->key, idx) < 0) {
             s->lost_events++;
             return;
         }
-        s->nsusp++;
+        if (reused)
+            s->susp_free = s->susp[idx].node;
+        else
+            s->nsusp++;
+        s->susp_live++;
     }
     cf_susp *sp = &s->susp[idx];
     sp->key = f->key;
@@ -392,13 +403,12 @@ int cf_rec_take_suspended(cf_session *s, void *key, const void *code,
     uint32_t idx = cf_map_get(&s->susp_index, k);
     if (idx == CF_MAP_MISSING) return 0;
     cf_susp found = s->susp[idx];
-    /* Remove by moving the last entry into the hole. */
+    /* The slot goes on the free chain (no entry moves: one map operation). */
     cf_map_remove(&s->susp_index, k);
-    uint32_t last = --s->nsusp;
-    if (idx != last) {
-        s->susp[idx] = s->susp[last];
-        cf_map_put(&s->susp_index, (uint64_t)(uintptr_t)s->susp[idx].key, idx);
-    }
+    s->susp[idx].key = NULL;
+    s->susp[idx].node = s->susp_free;
+    s->susp_free = idx;
+    s->susp_live--;
     /* A stale entry (the memory now holds another generator) is dropped. */
     if (found.code != code) return 0;
     *out = found;

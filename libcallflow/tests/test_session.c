@@ -280,3 +280,41 @@ Test(session, opened_from_outside_the_top_level_records_no_outside_calls) {
     cf_graph_free(g);
     cf_session_free(s2);
 }
+
+Test(session, interleaved_generators_reuse_suspension_slots) {
+    /* Three generators of h, driven in turn by f, each suspended and resumed
+     * many times, then a fresh round of generators: every generator stays one
+     * call, suspended time is kept per generator, and the suspension table
+     * reuses its slots instead of growing. */
+    static int keys[6];
+    int64_t now = 0;
+    cf_rec_call(s, t, F, CF_CLASS_IN, &code_f, NULL, now++);
+    for (int round = 0; round < 2; round++) {
+        for (int step = 0; step < 50; step++) {
+            for (int g = 0; g < 3; g++) {
+                void *key = &keys[round * 3 + g];
+                if (step == 0)
+                    cf_rec_call(s, t, H, CF_CLASS_IN, &code_h, key, now);
+                else
+                    cf_rec_resume(s, t, H, CF_CLASS_IN, &code_h, key, now);
+                now += 2; /* runs 2 */
+                if (step == 49)
+                    cf_rec_return(s, t, &code_h, now);
+                else
+                    cf_rec_yield(s, t, &code_h, now);
+                now += 1;
+            }
+        }
+    }
+    cf_rec_return(s, t, &code_f, now);
+    cr_assert_eq(s->susp_live, 0);
+    cr_assert_leq(s->nsusp, 3, "slots used: %u", s->nsusp);
+    cf_graph *g = cf_session_graph(s, now);
+    const cf_gfunc *h = find(g, "m:h");
+    cr_assert_not_null(h);
+    cr_assert_eq(h->calls, 6);
+    cr_assert_eq(h->self_ns, 6 * 50 * 2);
+    /* Each waits for the other two between its steps: 49 waits of 7. */
+    cr_assert_eq(h->suspended_ns, 6 * 49 * 7);
+    cf_graph_free(g);
+}
