@@ -179,6 +179,24 @@ static PyObject *cb_resume(PyObject *self, PyObject *const *args, size_t nf, PyO
     (void)kw;
     /* Read the clock first: rdtsc's latency overlaps the lookups. */
     int64_t now = cf_now();
+    cf_thread *th = cf_thread_current();
+    /* One session and a suspension it recorded (the usual case): the
+     * suspension says all, no code record needed. */
+    if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
+        uint32_t mask = th->mask;
+        if (CF_LIKELY(mask && !(mask & (mask - 1)))) {
+            uint32_t slot = (uint32_t)__builtin_ctz(mask);
+            cf_session *s = cf_slots[slot].session;
+            cf_tstack *t = th->stacks[slot];
+            void *key = frame_key(th);
+            cf_susp sp;
+            if (s->susp_live && t->depth < t->cap &&
+                cf_rec_take_suspended(s, key, args[0], &sp)) {
+                cf_rec_resume_found(s, t, args[0], key, &sp, now);
+                RETURN_NONE_FAST;
+            }
+        }
+    }
     return on_event(args, PyVectorcall_NARGS(nf), ACT_RESUME, 1, 0, now);
 }
 static PyObject *cb_throw(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {

@@ -295,6 +295,9 @@ static inline void cf_rec_yield(cf_session *s, cf_tstack *t, const void *code, i
 
 /* A generator or coroutine resumes (or has an exception thrown in).  One
  * that was never seen starting counts as a call now. */
+static inline void cf_rec_resume_found(cf_session *s, cf_tstack *t, const void *code,
+                                       void *key, const cf_susp *spp, int64_t now);
+
 static inline void cf_rec_resume(cf_session *s, cf_tstack *t, uint32_t func,
                                  int cls, const void *code, void *key,
                                  int64_t now) {
@@ -303,7 +306,15 @@ static inline void cf_rec_resume(cf_session *s, cf_tstack *t, uint32_t func,
         cf_rec_call(s, t, func, cls, code, key, now);
         return;
     }
-    cf_frame *f = cf_rec_push_frame(s, t, func, code, key, now);
+    cf_rec_resume_found(s, t, code, key, &sp, now);
+}
+
+/* The resumption of a suspension taken from the table: its frame comes
+ * back with the node and figures it had. */
+static inline void cf_rec_resume_found(cf_session *s, cf_tstack *t, const void *code,
+                                       void *key, const cf_susp *spp, int64_t now) {
+    const cf_susp sp = *spp;
+    cf_frame *f = cf_rec_push_frame(s, t, sp.func, code, key, now);
     if (!f) return;
     cf_frame *top = f - 1;
     f->kind = sp.kind;
