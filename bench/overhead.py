@@ -63,6 +63,9 @@ def measure(args: argparse.Namespace) -> Dict[str, Any]:
     callflow = loaded.get("callflow")
     if isinstance(callflow, tools.Callflow):
         problems = callflow.verify(chosen)
+    project = loaded.get("callflow-project")
+    if isinstance(project, tools.CallflowProject):
+        problems += project.verify(chosen)
 
     runners = {key: tool.run for key, tool in loaded.items()}
     samples = harness.paired_rounds(chosen, runners, args.rounds, min_sample_s=MIN_SAMPLE_S)
@@ -165,6 +168,10 @@ def print_report(report: Dict[str, Any], out=sys.stdout) -> None:
         )
     else:
         print(f"targets: none set for Python {report['python']}", file=out)
+    if "callflow-project" in report["tools"]:
+        print("cf(project): scope 'project', as the pytest plugin runs by default (the workloads' "
+              "code recorded, the standard library incl. asyncio's event loop as leaves); "
+              "the targets are checked on the 'callflow' column (scope 'all')", file=out)
     workload_text = "; ".join(
         f"{n}: {r['description']}" + (f" (x{r['runs_per_sample']} per sample)" if r["runs_per_sample"] > 1 else "")
         for n, r in report["workloads"].items()

@@ -64,6 +64,38 @@ class Callflow(Tool):
         return problems
 
 
+class CallflowProject(Callflow):
+    """callflow as the pytest plugin runs it by default: scope "project", the
+    workloads' own code recorded, the standard library (asyncio's event loop
+    and its internals) kept as leaves."""
+
+    key = "callflow-project"
+    label = "cf(project)"
+
+    def __init__(self) -> None:
+        super().__init__()
+        import os
+
+        # The workloads module is the project: its directory's parent is the root.
+        self._root = os.path.dirname(os.path.dirname(os.path.abspath(workloads.__file__)))
+
+    def run(self, func: Func) -> float:
+        gc.collect()
+        start = time.perf_counter()
+        with self._trace_scope(scope="project", root=self._root):
+            func()
+        return time.perf_counter() - start
+
+    def verify(self, workload_list: List[workloads.Workload]) -> List[str]:
+        problems = []
+        for workload in workload_list:
+            with self._trace_scope(scope="project", root=self._root) as graph:
+                workload.func()
+            if graph.total_calls <= 0:
+                problems.append(f"{workload.name} (project scope): graph.total_calls = 0")
+        return problems
+
+
 class CProfile(Tool):
     key = "cprofile"
     label = "cProfile"
@@ -137,7 +169,7 @@ class VizTracerTool(Tool):
         return elapsed
 
 
-ALL_TOOLS = (Callflow, CProfile, Yappi, VizTracerTool)
+ALL_TOOLS = (Callflow, CallflowProject, CProfile, Yappi, VizTracerTool)
 REQUIRED = ("callflow", "cprofile")
 
 
