@@ -28,7 +28,11 @@ def browser() -> Iterator[Any]:
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium)
+        # The browser is not ours to sanitize: `make check-sanitize` preloads
+        # ASan/UBSan into this process, and chromium must not inherit them.
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC")}
+        launched = playwright.chromium.launch(executable_path=chromium, env=env)
         try:
             yield launched
         finally:
