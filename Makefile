@@ -84,6 +84,10 @@ demo: install-demo-3.12
 	cd conftest_examples/regressions; rc=0; $(CURDIR)/$(BUILD)/venv-demo-3.12/bin/python -m pytest -p no:cacheprovider --callflow || rc=$$?; \
 	  [ $$rc -eq 1 ] || { echo "expected exit status 1 (the gate catching both), got $$rc"; exit 1; }; \
 	  echo "== the gate caught both regressions (exit status 1, as expected)"
+	@echo "== pytest --callflow-leaks on conftest_examples/leaks: expect 2 failed (a leaked handler, a blocked event loop)"
+	cd conftest_examples/leaks; rc=0; $(CURDIR)/$(BUILD)/venv-demo-3.12/bin/python -m pytest -p no:cacheprovider --callflow-leaks || rc=$$?; \
+	  [ $$rc -eq 1 ] || { echo "expected exit status 1 (the leak and the blocking caught), got $$rc"; exit 1; }; \
+	  echo "== the leak and the blocked event loop were caught (exit status 1, as expected)"
 
 bench: EXTRA_REQS := -r bench/requirements.txt
 bench: install-bench-3.11 install-bench-3.12

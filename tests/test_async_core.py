@@ -404,3 +404,36 @@ def test_under_scope_all_tasks_hang_from_their_creators_not_the_loop() -> None:
     for edge in graph.edges():
         if edge.callee in (qn(callers_program), qn(spawned)):
             assert not edge.caller.startswith("asyncio."), edge
+
+
+async def quick_helper() -> int:
+    await asyncio.sleep(0)
+    return 1
+
+
+async def blocks_then_returns() -> int:
+    spin(0.15)  # no await after it: the step ends with the task itself
+    return 2
+
+
+async def blocks_after_a_quick_helper() -> int:
+    value = await quick_helper()
+    spin(0.15)
+    await asyncio.sleep(0)
+    return value
+
+
+async def blame_program() -> int:
+    first = await blocks_then_returns()
+    second = await asyncio.create_task(blocks_after_a_quick_helper())
+    return first + second
+
+
+def test_blocking_is_blamed_on_the_coroutine_that_ran_long() -> None:
+    graph = record(blame_program)
+    info = graph.async_info
+    assert info is not None
+    blamed = sorted(b["function"] for b in info["blocking"])
+    # Not the task's outermost coroutine (blame_program), not the helper that
+    # awaited just before the spin: the coroutines that ran 150 ms each.
+    assert blamed == sorted([qn(blocks_then_returns), qn(blocks_after_a_quick_helper)])

@@ -251,7 +251,9 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
         uint32_t slot = (uint32_t)__builtin_ctz(mask);
         cf_tstack *t = th->stacks[slot];
         const cf_frame *top = &t->frames[t->depth - 1];
-        if (CF_LIKELY(top->code == (void *)code && !top->task)) {
+        /* Task frames, and generator-like ones inside a task step, end
+         * through cf_rec_end (the step's bookkeeping). */
+        if (CF_LIKELY(top->code == (void *)code && !top->task && !(top->key && t->task_depth))) {
             if (top->kind != CF_FRAME_TRANSPARENT) /* transparent frames need no time */
                 cf_rec_close(cf_slots[slot].session, t, t->depth - 1, cf_now());
             t->depth--;
@@ -263,7 +265,8 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
     CF_FOR_EACH_SLOT(mask, slot) {
         cf_tstack *t = th->stacks[slot];
         const cf_frame *top = &t->frames[t->depth - 1];
-        if (CF_UNLIKELY(top->code != (void *)code || top->task)) break;
+        if (CF_UNLIKELY(top->code != (void *)code || top->task || (top->key && t->task_depth)))
+            break;
         cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
         t->depth--;
         done |= 1u << slot;

@@ -92,6 +92,9 @@ struct cf_tstack {
     int yield_fresh;
     uint32_t task_depth; /* stack index of the running task's outermost
                             traced coroutine, 0 when no task step runs */
+    /* The deepest coroutine of the project's own code that ran, in this
+     * task step, longer than the blocking threshold: what blocked. */
+    uint32_t blame_depth, blame_func;
 };
 
 struct cf_session {
@@ -276,11 +279,10 @@ static inline void cf_rec_end(cf_session *s, cf_tstack *t, const void *code, int
     }
     cf_rec_close(s, t, d - 1, now);
     cf_frame *f = &t->frames[d - 1];
-    if (exit == CF_EXIT_YIELD && f->key) {
-        if (!t->yield_fresh && f->kind == CF_FRAME_IN && f->node != CF_NO_NODE)
-            cf_rec_note_yield(t, f);
-        cf_rec_suspend(s, f, now);
-    }
+    if (f->key && CF_UNLIKELY_REC(t->task_depth) && f->kind == CF_FRAME_IN &&
+        f->node != CF_NO_NODE)
+        cf_rec_note_end(s, t, f, d - 1, exit, now);
+    if (exit == CF_EXIT_YIELD && f->key) cf_rec_suspend(s, f, now);
     if (CF_UNLIKELY_REC(f->task)) cf_task_left(s, t, f, exit, now);
     t->depth = d - 1;
 }

@@ -197,6 +197,7 @@ static void step_begin(cf_session *s, cf_async *a, cf_tstack *t, uint32_t idx, u
     tk->step_start = now;
     tk->end = -1;
     t->yield_fresh = 0;
+    t->blame_depth = 0;
     t->task_depth = t->depth - 1; /* its frame is on top */
     event(s, a, idx, kind, now);
     if (!was_flying) set_flight(a, idx, 1, now);
@@ -295,14 +296,24 @@ void cf_rec_note_spawn(cf_session *s, cf_tstack *t, void *coro_key) {
     if (cf_map_put(&a->spawns, (uint64_t)(uintptr_t)coro_key, node) < 0) s->lost_events++;
 }
 
-void cf_rec_note_yield(cf_tstack *t, const cf_frame *f) {
+static int64_t blocking_ticks(cf_session *s);
+
+void cf_rec_note_end(cf_session *s, cf_tstack *t, const cf_frame *f, uint32_t idx, int exit,
+                     int64_t now) {
     const cf_funcinfo *fi = cf_registry_get(f->func);
     if (!fi || !(fi->flags & (CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR)) ||
         (fi->flags & CF_FUNC_EXTERNAL))
         return;
-    t->yield_fresh = 1;
-    t->yield_node = f->node;
-    t->yield_func = f->func;
+    if (exit == CF_EXIT_YIELD && !t->yield_fresh) {
+        t->yield_fresh = 1;
+        t->yield_node = f->node;
+        t->yield_func = f->func;
+    }
+    /* f->start is when it started or last resumed: within this step. */
+    if (s->async && idx > t->blame_depth && now - f->start > blocking_ticks(s)) {
+        t->blame_depth = idx;
+        t->blame_func = f->func;
+    }
 }
 
 void cf_task_resumed(cf_session *s, cf_tstack *t, uint32_t task, int64_t now) {
@@ -339,7 +350,9 @@ static uint32_t step_end(cf_session *s, cf_async *a, cf_tstack *t, uint32_t idx,
                          uint32_t own_func, int64_t now) {
     cf_task *tk = &a->tasks[idx];
     int64_t dur = now - tk->step_start;
-    uint32_t func = t && t->yield_fresh ? t->yield_func : own_func;
+    uint32_t func = t && t->blame_depth ? t->blame_func
+                    : t && t->yield_fresh ? t->yield_func
+                                          : own_func;
     tk->active += dur;
     tk->steps++;
     if (dur > tk->longest) tk->longest = dur;
@@ -375,6 +388,7 @@ void cf_task_left(cf_session *s, cf_tstack *t, cf_frame *f, int exit, int64_t no
         set_flight(a, idx, 0, now);
     }
     t->yield_fresh = 0;
+    t->blame_depth = 0;
     t->task_depth = 0;
     recount(a, idx, now);
 }

@@ -1,0 +1,1 @@
+"""A small shop with an event registry and async notifications."""
