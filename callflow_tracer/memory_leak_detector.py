@@ -76,6 +76,9 @@ MIN_TRACED = 64 * 1024
 HIGH_BYTES, MEDIUM_BYTES = 1 << 20, 64 << 10
 HIGH_COUNT, MEDIUM_COUNT = 10_000, 1_000
 
+# 3.11's tracemalloc finds no traceback of objects with a managed dict.
+_NO_DICT_TRACEBACKS = sys.version_info[:2] == (3, 11)
+
 _running: List["MemoryLeakDetector"] = []  # innermost last
 
 
@@ -168,7 +171,9 @@ class ObjectTracker:
         self._records: Dict[int, _Record] = _Records()
         self._timeline: List[Tuple[float, int, str, str]] = _Timeline()
         self._serial = 0
-        self._lock = threading.Lock()
+        # Reentrant: the weakref callback (_freed) can run inside a
+        # collection that an allocation under the lock set off.
+        self._lock = threading.RLock()
 
     def _now(self) -> float:
         return time.time() - (self.start_time if self.start_time is not None else time.time())
@@ -442,6 +447,19 @@ def allocation_site(obj: Any, depth: int = 4) -> List[str]:
     return [f"{f.filename}:{f.lineno}" for f in frames[:depth]]
 
 
+def _busiest_line() -> Optional[str]:
+    """"file:line" of the line outside this module that holds the most
+    traced memory, while tracemalloc traces."""
+    if not tracemalloc.is_tracing():
+        return None
+    for stat in tracemalloc.take_snapshot().statistics("lineno")[:20]:
+        frame = stat.traceback[0]
+        if frame.filename not in (_OWN_FILE, tracemalloc.__file__) and \
+                not frame.filename.startswith("<frozen"):
+            return f"{frame.filename}:{frame.lineno}"
+    return None
+
+
 def _samples(names: Sequence[str], old_ids: Optional[Set[int]],
              per_type: int) -> Dict[str, List[Any]]:
     """Up to ``per_type`` live objects of each type name, newest first,
@@ -686,6 +704,12 @@ class MemoryLeakDetector:
             # tracemalloc was off, the object came from a free list, or (3.11)
             # its managed-dict pre-header hides the block from tracemalloc.
             leak["note"] = "allocation site unknown to tracemalloc"
+            guess = _busiest_line() if _NO_DICT_TRACEBACKS else None
+            if guess:
+                leak["allocation_sites"].append([guess])
+                leak["note"] = ("allocation site: the line holding the most traced memory "
+                                "(a fallback: 3.11's tracemalloc has no traceback of objects "
+                                "with a __dict__)")
         return leak
 
     def get_report(self) -> Dict[str, Any]:
@@ -978,9 +1002,11 @@ def get_memory_growth(interval: float = 1.0, iterations: int = 5) -> List[Dict[s
 def get_top_memory_consumers(limit: int = 10) -> List[Dict[str, Any]]:
     """The types whose live gc-tracked objects take the most bytes: type,
     size (bytes), count, size_mb; biggest first.  (The original listed
-    tracemalloc lines, seen only from the moment it started tracemalloc.)"""
+    tracemalloc lines, seen only from the moment it started tracemalloc,
+    under the key ``file``: kept, holding the type name, so that code
+    reading it still runs.)"""
     c = _native.census()
     rows = sorted(((b, n, name) for name, (n, b) in c.types().items() if not _is_own(name)),
                   key=lambda r: (-r[0], r[2]))
-    return [{"type": name, "size": b, "count": n, "size_mb": b / 1024 / 1024}
+    return [{"type": name, "file": name, "size": b, "count": n, "size_mb": b / 1024 / 1024}
             for b, n, name in rows[:max(limit, 0)]]

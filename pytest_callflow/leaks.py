@@ -6,21 +6,24 @@ interpreter's self-growing caches are cleared, garbage is collected until
 nothing more is found and the heap is censused in C (_native.census).  A
 type leaks when it grows on every measured run (_native.census_growth).
 The verdict names each leaking type with its growth per run, the allocation
-site of a sample leaked object (tracemalloc, on only from the last warm-up
-run on) and a referrer chain from a root to it; threads left running,
-asyncio tasks left pending and new uncollectable garbage are reported too.
+site of a sample leaked object (tracemalloc, on for the measured runs only)
+and a referrer chain from a root to it; threads left running, asyncio tasks
+left pending and new uncollectable garbage are reported too.
 
 The first run is the test's real call (its outcome is the test's own); the
 repeats call ``item.runtest()`` directly, so no other hook sees them.
 Per-call fixture state that would pile up only because fixtures are not set
 up again (monkeypatch entries, recorded warnings and logs, captured output)
-is rewound before each repeat."""
+is rewound before each repeat; growth that only the test's function-scoped
+fixture values hold (a fixture's list the test appends to) is freed at
+teardown, so it is set apart ("fixture_held" in the verdict), not a leak."""
 
 import abc
 import array
 import asyncio
 import bisect
 import gc
+import json
 import linecache
 import logging
 import os
@@ -33,7 +36,8 @@ import traceback
 import types
 import warnings
 import weakref
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import (Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set,
+                    Tuple)
 
 import pytest
 
@@ -58,12 +62,19 @@ _CHAIN_BUDGET_S = 1.0      # referrer search: time and size bounds
 _CHAIN_DEPTH = 12
 _CHAIN_WIDTH = 64
 _REPORTED_TYPES = 5        # leaking types explained (site, chain) per test
-# Traced bytes wobble by a few hundred bytes a run (allocator and container
-# resizes); smaller steady leaks of untracked objects show in the blocks.
+# Traced bytes wobble by up to a few hundred bytes a run (thread bookkeeping,
+# lazily resized tables): with no floor, 1 of 600 clean checks of
+# bench/leaks_stability.py grew on every run, by 64-288 B.  Leaked objects
+# of any size show in the allocated blocks (every object-allocator block
+# counts), so the floor only hides in-place growth under 1 KiB a run.
 _MIN_TRACED = 1024
 _SHOWN_TYPES = 8           # leaking types listed in the report section
 # Before 3.12 tracemalloc finds no traceback of objects with a managed dict.
 _NO_DICT_TRACEBACKS = sys.version_info < (3, 12)
+_SITE_FALLBACK = "the line that left the most traced memory in the measured runs: " + (
+    "3.11's tracemalloc has no traceback of objects with a __dict__"
+    if sys.version_info[:2] == (3, 11) else "the sample object has no traceback")
+_CENSUS_SCHEMA = "callflow-census/1"
 _HERE = os.path.normcase(os.path.abspath(__file__))
 _TRACEMALLOC = os.path.normcase(os.path.abspath(tracemalloc.__file__))
 _RUNNER_FILE = re.compile(r"[/\\](_pytest|pluggy)[/\\]")
@@ -317,10 +328,16 @@ def _thread_frame_has(thread: threading.Thread, frame: types.FrameType) -> bool:
     return False
 
 
-def referrer_chain(target: Any, budget_s: float = _CHAIN_BUDGET_S) -> Optional[str]:
+def referrer_chain(target: Any, budget_s: float = _CHAIN_BUDGET_S,
+                   fixtures: Optional[Mapping[int, str]] = None,
+                   last_resort: Optional[Mapping[int, str]] = None) -> Optional[str]:
     """``root → ... → Type`` for one path from a root (module global, class
     attribute, closure cell, frame) to ``target``, by a breadth-first walk
     of gc referrers, bounded in depth, width and time; None when none found.
+    ``fixtures`` labels fixture values by id that are roots too, taken when
+    no other root is at the same depth; ``last_resort`` labels values that
+    are roots only when the walk finds nothing else (function-scoped
+    fixtures: freed at teardown, they are seldom the holder that matters).
     Nothing found is kept alive afterwards."""
     module_dicts = {id(m.__dict__): name for name, m in list(sys.modules.items())
                     if isinstance(m, types.ModuleType)}
@@ -329,16 +346,21 @@ def referrer_chain(target: Any, budget_s: float = _CHAIN_BUDGET_S) -> Optional[s
     nodes: Dict[int, Any] = {id(target): target}   # keeps the walked objects alive meanwhile
     child_of: Dict[int, int] = {}                   # referrer id -> the object it holds
     frontier: List[Any] = [target]
-    mine = {id(nodes), id(child_of), id(module_dicts)}
+    fixtures = fixtures or {}
+    last_resort = last_resort or {}
+    weak: Optional[Any] = None                      # the first last-resort root met
+    mine = {id(nodes), id(child_of), id(module_dicts), id(fixtures), id(last_resort)}
     try:
         for _ in range(_CHAIN_DEPTH):
             if not frontier or time.monotonic() > deadline:
-                return None
+                break
             mine.add(id(frontier))
             refs = gc.get_referrers(*frontier)
             mine.add(id(refs))
             ids = {id(o) for o in frontier}
             nxt: List[Any] = []
+            fallback: Optional[Any] = None
+            stop = False
             for r in refs:
                 if id(r) in nodes or id(r) in mine or r is this_frame:
                     continue
@@ -360,17 +382,36 @@ def referrer_chain(target: Any, budget_s: float = _CHAIN_BUDGET_S) -> Optional[s
                             label = f"{_type_name(r)}.{key} (class attribute)"
                             r = child  # the class dict is part of the root
                 if label is not None:
+                    if weak is not None and _runner_label(label):
+                        stop = True  # the fixture says more than pytest's insides
+                        break
                     return _render(label, r, child_of, nodes)
+                if fallback is None and id(child) in fixtures:
+                    fallback = r
+                if weak is None and id(child) in last_resort:
+                    weak = r
                 nxt.append(r)
                 if len(nxt) >= _CHAIN_WIDTH:
                     break
             del refs
+            if stop:
+                break
+            if fallback is not None:
+                return _render(fixtures[child_of[id(fallback)]], fallback, child_of, nodes)
             frontier = nxt
+        if weak is not None:
+            return _render(last_resort[child_of[id(weak)]], weak, child_of, nodes)
         return None
     finally:
         nodes.clear()
         child_of.clear()
         frontier = []
+        weak = None
+
+
+def _runner_label(label: str) -> bool:
+    """A root inside the test runner (a global or closure of pytest's)."""
+    return label.split(".")[0] in _RUNNER_PACKAGES or bool(_RUNNER_FILE.search(label))
 
 
 def _render(label: str, root: Any, child_of: Dict[int, int], nodes: Dict[int, Any]) -> str:
@@ -380,7 +421,7 @@ def _render(label: str, root: Any, child_of: Dict[int, int], nodes: Dict[int, An
         nxt_id = child_of.get(id(cur))
         nxt = nodes[nxt_id] if nxt_id is not None else None
         if isinstance(cur, dict) and nxt is not None and parts and \
-                getattr(nodes.get(_holder_id(cur, child_of)), "__dict__", None) is cur:
+                getattr(nodes.get(_holder_id(cur, child_of) or 0), "__dict__", None) is cur:
             # an instance dict: "Owner.attr" instead of "Owner → dict"
             key = _key_of(cur, nxt)
             if key is not None and parts[-1] != label:
@@ -403,6 +444,239 @@ def _holder_id(obj: Any, child_of: Dict[int, int]) -> Optional[int]:
         if child == id(obj):
             return holder
     return None
+
+
+# ---------------------------------------------------------------------------
+# growth held by the test's own fixtures
+#
+# The repeats share one set-up of the fixtures, so a test that appends to a
+# function-scoped fixture's list grows on every run although pytest frees
+# that list at teardown.  The region of such a test is every object its
+# function-scoped fixture values reach (not going into values of wider
+# fixtures, modules, classes or the runner's objects); it is tallied after
+# every run, next to the census.  A type's growth is the fixtures' when the
+# region grew by at least as much on every measured run, and the region is
+# not shared: nothing but the region itself refers to its objects (by
+# reference counts) and no root outside the test runner reaches a fixture
+# value (by a walk of referrers).  A fixture that returns a module-global
+# registry is shared; one reached only through a session-scoped fixture is
+# not in the region.
+
+_RUNNER_PACKAGES = frozenset({"_pytest", "pytest", "pluggy", "xdist", "execnet",
+                              __name__.split(".")[0]})
+_REGION_LIMIT = 50_000    # objects in a region; beyond, fixtures are not told apart
+_OWNER_DEPTH = 16         # the walk up from a fixture value: depth and objects bounds
+_OWNER_NODES = 20_000
+_UNTRACKED = "<untracked>"      # region tallies: objects the gc does not track
+
+
+def _is_runner(obj: Any) -> bool:
+    """An object of the test runner (pytest, pluggy, xdist, this plugin)."""
+    if isinstance(obj, (types.FunctionType, types.MethodType)):
+        module = getattr(obj, "__module__", None)
+    else:
+        module = getattr(type(obj), "__module__", None)
+    return isinstance(module, str) and module.split(".")[0] in _RUNNER_PACKAGES
+
+
+def _fixture_values(item: pytest.Item) -> Tuple[List[Tuple[str, Any]], Dict[int, str]]:
+    """The test's function-scoped fixture values (name, value) and the
+    labels of the others by id ("fixture 'db' (session scope)")."""
+    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}) or {}
+    scoped: List[Tuple[str, Any]] = []
+    wider: Dict[int, str] = {}
+    for name, value in (getattr(item, "funcargs", None) or {}).items():
+        fixturedefs = defs.get(name)
+        scope = getattr(fixturedefs[-1], "scope", None) if fixturedefs else None
+        if _is_runner(value) or isinstance(value, (types.ModuleType, type)):
+            continue
+        if scope == "function":
+            scoped.append((name, value))
+        elif isinstance(scope, str):
+            wider[id(value)] = f"fixture '{name}' ({scope} scope)"
+    return scoped, wider
+
+
+def _region_objects(scoped: List[Tuple[str, Any]], wider: Iterable[int]) -> Optional[List[Any]]:
+    """Every object the function-scoped fixture values reach, or None when
+    there are more than _REGION_LIMIT."""
+    stop = set(wider)
+    stop.update(id(m.__dict__) for m in list(sys.modules.values())
+                if isinstance(m, types.ModuleType))
+    seen: Set[int] = set()
+    found: List[Any] = []
+    todo = [value for _, value in scoped]
+    while todo:
+        obj = todo.pop()
+        oid = id(obj)
+        if oid in seen or oid in stop or _is_runner(obj) or \
+                isinstance(obj, (types.ModuleType, type)):
+            continue
+        seen.add(oid)
+        found.append(obj)
+        if len(found) > _REGION_LIMIT:
+            return None
+        todo.extend(gc.get_referents(obj))
+    return found
+
+
+def _region_tally(objs: List[Any]) -> "_native.Census":
+    """A region as a census: per type name its gc-tracked objects (as the
+    heap census counts them) and their bytes, the untracked ones (str,
+    int, atomic containers) under _UNTRACKED, so that the totals are all
+    its objects and bytes.  A census (made from JSON) lives outside
+    Python's allocators: keeping one per run is no growth of the heap."""
+    types_: Dict[str, List[int]] = {}
+    names: Dict[type, str] = {}
+    for obj in objs:
+        if gc.is_tracked(obj):
+            cls = type(obj)
+            name = names.get(cls) or names.setdefault(cls, _type_name(cls))
+        else:
+            name = _UNTRACKED
+        entry = types_.setdefault(name, [0, 0])
+        entry[0] += 1
+        entry[1] += sys.getsizeof(obj, 0)
+    doc = {"schema": _CENSUS_SCHEMA, "blocks": None, "traced": None, "duration": 0,
+           "label": None, "objects": len(objs), "bytes": sum(b for _, b in types_.values()),
+           "types": types_}
+    return _native.Census.loads(json.dumps(doc))
+
+
+def _region_graph(objs: List[Any]) -> Tuple[Dict[int, int], Dict[int, List[int]]]:
+    """id -> how many references the region's objects hold to it, and id
+    -> the ids of the region's objects that refer to it."""
+    ids = {id(o) for o in objs}
+    inner: Dict[int, int] = {}
+    parents: Dict[int, List[int]] = {}
+    for obj in objs:
+        for ref in gc.get_referents(obj):
+            rid = id(ref)
+            if rid in ids:
+                inner[rid] = inner.get(rid, 0) + 1
+                parents.setdefault(rid, []).append(id(obj))
+    return inner, parents
+
+
+def _region_shared(scoped: List[Tuple[str, Any]], objs: List[Any], wider: Mapping[int, str],
+                   held_types: Set[str], deadline: float) -> bool:
+    """Whether anything but the region and the test runner holds the part
+    of the region that grew (or that cannot be told in time): the objects
+    of ``held_types``, the untracked ones made in the measured runs (those
+    with a traceback), and every object of the region on a path from a
+    fixture value to them.  Other objects the fixtures reach (a module's
+    sentinel, a shared default) may well be shared: they are no growth."""
+    inner, parents = _region_graph(objs)
+    by_id = {id(o): o for o in objs}
+    todo = [id(o) for o in objs
+            if (_type_name(type(o)) in held_types if gc.is_tracked(o)
+                else tracemalloc.get_object_traceback(o) is not None)]
+    part: Set[int] = set()
+    while todo:
+        oid = todo.pop()
+        if oid not in part:
+            part.add(oid)
+            todo.extend(parents.get(oid, ()))
+    values = {id(v) for _, v in scoped}
+    for oid in part:
+        # getrefcount's argument and by_id's and objs' entries hold 3.
+        if oid not in values and sys.getrefcount(by_id[oid]) - 3 > inner.get(oid, 0):
+            return True
+    by_id.clear()
+    return any(_held_outside_runner([v], deadline, wider) is not False
+               for _, v in scoped if id(v) in part)
+
+
+def _running_frames() -> Dict[int, Any]:
+    frames: Dict[int, Any] = {}
+    for top in sys._current_frames().values():
+        f: Optional[types.FrameType] = top
+        while f is not None:
+            frames[id(f)] = f
+            f = f.f_back
+    return frames
+
+
+def _held_outside_runner(targets: List[Any], deadline: float,
+                         wider: Mapping[int, str]) -> Optional[bool]:
+    """Whether a root outside the test runner (a module global, a class, a
+    running frame, a value of a fixture wider than the test: ``wider``)
+    holds one of ``targets``: by a breadth-first walk of gc referrers that
+    does not go through the runner's objects.  False when a complete walk
+    finds none, None when it ran out of bounds."""
+    module_dicts = {id(m.__dict__): name for name, m in list(sys.modules.items())
+                    if isinstance(m, types.ModuleType)}
+    running = _running_frames()
+    seen = {id(t) for t in targets}
+    frontier: List[Any] = list(targets)
+    mine = {id(seen), id(module_dicts), id(running), id(targets)}
+    try:
+        for _ in range(_OWNER_DEPTH):
+            if not frontier:
+                return False
+            if time.monotonic() > deadline or len(seen) > _OWNER_NODES:
+                return None
+            mine.add(id(frontier))
+            refs = gc.get_referrers(*frontier)
+            mine.add(id(refs))
+            nxt: List[Any] = []
+            for r in refs:
+                rid = id(r)
+                if rid in seen or rid in mine:
+                    continue
+                seen.add(rid)
+                if rid in wider:
+                    return True
+                if isinstance(r, types.FrameType):
+                    code_file = os.path.normcase(os.path.abspath(r.f_code.co_filename))
+                    if code_file == _HERE or _RUNNER_FILE.search(r.f_code.co_filename):
+                        continue
+                    if rid in running:
+                        return True
+                elif rid in module_dicts:
+                    if module_dicts[rid].split(".")[0] not in _RUNNER_PACKAGES:
+                        return True
+                    continue
+                elif _is_runner(r):
+                    continue
+                elif isinstance(r, type):
+                    return True  # a class attribute
+                nxt.append(r)
+            del refs
+            frontier = nxt
+        return None if frontier else False
+    finally:
+        frontier = []
+        running.clear()
+
+
+def _fixture_held(found: List[Dict[str, Any]], tallies: "List[Optional[_native.Census]]",
+                  baseline: int) -> Set[str]:
+    """The verdicts of ``found`` (census_growth's) whose growth the region
+    explains: on every measured run (tallies[baseline + 1:], one per census)
+    it grew by at least as much.  A type by its count; allocated blocks by
+    the region's objects (an object is one to three blocks: 4x leaves room);
+    traced memory by the region's bytes (twice, plus the traced floor)."""
+    series = [t for t in tallies[baseline:] if t is not None]
+    if len(series) < 2 or len(series) < len(tallies) - baseline:
+        return set()
+    pairs = list(zip(series, series[1:]))
+    held: Set[str] = set()
+    for leak in found:
+        name = leak["name"]
+        runs = list(zip(leak["count_growth"], leak["bytes_growth"], pairs))
+        if name == _native.CENSUS_BLOCKS:
+            ok = all(0 < a.objects < b.objects and c <= 4 * (b.objects - a.objects)
+                     for c, _, (a, b) in runs)
+        elif name == _native.CENSUS_TRACED:
+            ok = all(a.bytes < b.bytes and n <= 2 * (b.bytes - a.bytes) + _MIN_TRACED
+                     for _, n, (a, b) in runs)
+        else:
+            ok = sum(leak["count_growth"]) > 0 and \
+                all(c <= b.count(name) - a.count(name) for c, _, (a, b) in runs)
+        if ok:
+            held.add(name)
+    return held
 
 
 # ---------------------------------------------------------------------------
@@ -471,19 +745,29 @@ class LeakRun:
         self.tasks_before: "Optional[weakref.WeakSet[Any]]" = None
         self.tasks_counted_before = 0
         self.old_ids: "array.array[int]" = array.array("Q")
+        # The test's function-scoped fixtures and their region, one tally
+        # per census (see "growth held by the test's own fixtures").
+        self.scoped, self.wider = _fixture_values(item)
+        self.tallies: "List[Optional[_native.Census]]" = []
 
     # -- the runs --------------------------------------------------------------
 
+    def _census(self) -> None:
+        self.censuses.append(_native.census())
+        if self.scoped:
+            objs = _region_objects(self.scoped, self.wider)
+            if objs is None:
+                self.scoped = []  # too big to tell apart: judged as the rest
+            self.tallies.append(_region_tally(objs) if objs is not None else None)
+            del objs
+
     def begin(self) -> None:
-        """Before the real call.  Tracing starts before the last warm-up
-        run (here when that is the real call), so objects that run replaces
-        are traced too and the first measured run shows no false growth;
-        without warm-up a census here is the baseline."""
-        if self.policy.warmup <= 1:
-            self._start_tracing()
+        """Before the real call: without warm-up a census here is the
+        baseline, and tracing starts here."""
         if self.policy.warmup == 0:
             _settle(self.abcs)
-            self.censuses.append(_native.census())
+            self._start_tracing()
+            self._census()
             self._before_measuring()
 
     def run(self) -> Result:
@@ -525,15 +809,25 @@ class LeakRun:
         return True
 
     def _after_run(self, n: int) -> None:
-        warmup = self.policy.warmup
         _settle(self.abcs)
-        self.censuses.append(_native.census())
-        if warmup >= 2 and n == warmup - 1:
+        if n == self.policy.warmup:
+            # tracemalloc traces the measured runs only: started after the
+            # warm-up, before the baseline census (which thus has traced
+            # bytes, as every later one).  An untraced object that a
+            # measured run replaces reads as traced growth of that run
+            # only, never of every run.
             self._start_tracing()
-        if n == warmup:
+        self._census()
+        if n == self.policy.warmup:
             self._before_measuring()
 
     def _start_tracing(self) -> None:
+        """Right before the baseline census."""
+        if _NO_DICT_TRACEBACKS:
+            # To tell leaked objects from older ones of their type.  Taken
+            # before tracing (traced, the 100,000s of ints of ids cost 0.3 s)
+            # and kept in an array (one block, not one per id).
+            self.old_ids = array.array("Q", sorted(map(id, gc.get_objects())))
         if not tracemalloc.is_tracing():
             tracemalloc.start(16)
             self.started_tracing = True
@@ -545,11 +839,6 @@ class LeakRun:
         self.tasks_counted_before = sum(last.count(n) for n in _TASK_TYPES)
         if self.tasks_counted_before:
             self.tasks_before = weakref.WeakSet(_pending_tasks(None))
-        if _NO_DICT_TRACEBACKS:
-            # To tell leaked objects from older ones of their type (made after
-            # the baseline census: its size changes the first run only).
-            # An array: one traced block, not one per id.
-            self.old_ids = array.array("Q", sorted(map(id, gc.get_objects())))
 
     # -- the verdict -------------------------------------------------------------
 
@@ -557,7 +846,7 @@ class LeakRun:
         policy = self.policy
         result: Result = {"runs": policy.runs, "warmup": policy.warmup, "leaks": [],
                           "threads": [], "tasks": [], "garbage": None, "problems": [],
-                          "verdict": "clean"}
+                          "fixture_held": [], "verdict": "clean"}
         try:
             if self.repeat_failure is not None or self.stopped_early is not None:
                 result["verdict"] = "failed" if self.repeat_failure else "unchecked"
@@ -583,18 +872,44 @@ class LeakRun:
             min_bytes=1 if policy.max_growth == 0 else 0,
             min_blocks=floor, min_traced=_MIN_TRACED if policy.max_growth == 0 else 0)
         leaks = [leak for leak in found if not _ignored(leak["name"], policy.ignore_types)]
+        chain_deadline = time.monotonic() + _CHAIN_BUDGET_S  # for all the searches
+        scoped, wider = self.scoped, self.wider
+        objs = _region_objects(scoped, wider) if scoped and leaks else None
+        held = _fixture_held(leaks, self.tallies, warmup - 1) if objs is not None else set()
+        if any("." in leak["name"] and leak["name"] not in held for leak in leaks):
+            held = {n for n in held if "." in n}  # the memory grew with the rest too
+        if held and _region_shared(scoped, objs or [], wider, {n for n in held if "." in n},
+                                   chain_deadline):
+            held = set()
+        region = {id(o) for o in objs or ()}
+        objs = None
+        if held:
+            names = ", ".join(n for n, _ in scoped)
+            result["fixture_held"] = [
+                {"type": leak["name"], "fixture": names, "count_growth": list(leak["count_growth"]),
+                 "bytes_growth": list(leak["bytes_growth"])}
+                for leak in leaks if leak["name"] in held]
+            leaks = [leak for leak in leaks if leak["name"] not in held]
         if len(leaks) < len(found):
-            # The memory of an ignored type is not a leak of the whole heap.
+            # The memory of an ignored (or fixture-held) type is not a leak
+            # of the whole heap.
             leaks = [leak for leak in leaks if "." in leak["name"]]
+        typed = [leak["name"] for leak in leaks if "." in leak["name"]][:_REPORTED_TYPES]
+        new, older = self._scan(typed)
+        # A sample no fixture holds when there is one: its holder is news.
+        samples = {n: next((o for o in made if id(o) not in region), made[0])
+                   if made else older.get(n) for n, made in new.items()}
+        new.clear()
+        older.clear()
+        scoped_labels = {id(v): f"fixture '{n}' (function scope)" for n, v in scoped}
         if not leaks:
+            samples.clear()
             return
         types_ = [leak["name"] for leak in leaks if "." in leak["name"]]
         # What is left of the traced runs, taken before anything else
         # allocates: the site of untracked growth, and of the first type
         # when its sample has no traceback (before 3.12, see _NO_DICT_TRACEBACKS).
         traced_site = self._traced_site() if not types_ or _NO_DICT_TRACEBACKS else None
-        samples = self._samples(types_[:_REPORTED_TYPES])
-        chain_deadline = time.monotonic() + _CHAIN_BUDGET_S  # for all the chains
         for leak in leaks:
             name = leak["name"]
             entry: Result = {"type": name, "by": list(leak["by"]),
@@ -605,35 +920,47 @@ class LeakRun:
             if obj is not None:
                 entry["site"] = _site(tracemalloc.get_object_traceback(obj))
                 left = chain_deadline - time.monotonic()
-                entry["chain"] = referrer_chain(obj, left) if left > 0.05 else None
+                entry["chain"] = (referrer_chain(obj, left, wider, scoped_labels)
+                                  if left > 0.05 else None)
                 del obj
-                if entry["site"] is None and name == types_[0]:
+                if entry["site"] is None and name == types_[0] and traced_site:
+                    # Not the object's own traceback (before 3.12 tracemalloc
+                    # has none for objects with a __dict__): said so.
                     entry["site"] = traced_site
+                    entry["site_fallback"] = _SITE_FALLBACK
             elif name == _native.CENSUS_TRACED or (name == _native.CENSUS_BLOCKS
                                                    and not types_):
                 entry["site"] = traced_site
             result["leaks"].append(entry)
         samples.clear()
 
-    def _samples(self, names: List[str]) -> Dict[str, Any]:
-        """One leaked object per type name: one allocated while tracing (so
-        in the runs just measured) when there is one."""
+    def _scan(self, names: List[str], cap: int = 20_000
+              ) -> Tuple[Dict[str, List[Any]], Dict[str, Any]]:
+        """One pass over the live objects of the given type names: those
+        made in the measured runs (traced ones, and before 3.12 those not
+        alive at the baseline), up to ``cap`` per type, and one older
+        object per type for a type with none of those."""
+        new: Dict[str, List[Any]] = {n: [] for n in names}
+        older: Dict[str, Any] = {}
         if not names:
-            return {}
-        wanted = set(names)
-        found: Dict[str, Any] = {}
+            return new, older
         old = self.old_ids
+        named: Dict[type, Optional[List[Any]]] = {}  # no new string per object
         for obj in gc.get_objects():
             cls = type(obj)
-            name = f"{cls.__module__}.{cls.__qualname__}"
-            if name not in wanted:
+            if cls in named:
+                made = named[cls]
+            else:
+                made = named[cls] = new.get(f"{cls.__module__}.{cls.__qualname__}")
+            if made is None or len(made) >= cap:
                 continue
-            if tracemalloc.get_object_traceback(obj) is not None:
-                found[name] = obj
-                wanted.discard(name)
-            elif name not in found or (old and not _holds(old, id(obj))):
-                found[name] = obj
-        return found
+            if tracemalloc.get_object_traceback(obj) is not None or \
+                    (old and not _holds(old, id(obj))):
+                made.append(obj)
+            elif not made:
+                older.setdefault(_type_name(cls), obj)
+        named.clear()
+        return new, older
 
     def _traced_site(self) -> Optional[str]:
         """For growth the type census cannot see (str, int, bytes): the
@@ -711,6 +1038,8 @@ def describe(result: Result) -> List[str]:
         lines.append(text)
         if leak.get("site"):
             lines.append(f"    allocated at {leak['site']}")
+            if leak.get("site_fallback"):
+                lines.append(f"      ({leak['site_fallback']})")
         if leak.get("chain"):
             lines.append(f"    held by {leak['chain']}")
     if len(shown) > _SHOWN_TYPES:
@@ -788,7 +1117,8 @@ class LeakChecker(CarriesReportAttribute):
             report.sections.append((SECTION, text))
             if report.passed and not hasattr(report, "wasxfail"):
                 report.outcome = "failed"
-                report.longrepr = f"{SECTION}: {'leaks found' if result['verdict'] == 'leaked' else 'a repeat failed'}\n{text}"
+                what = "leaks found" if result["verdict"] == "leaked" else "a repeat failed"
+                report.longrepr = f"{SECTION}: {what}\n{text}"
         result["outcome"] = report.outcome
         report.callflow_leaks = result  # type: ignore[attr-defined]
         return report
@@ -824,8 +1154,12 @@ class LeakChecker(CarriesReportAttribute):
         sep("=", SECTION)
         bad = self.leaking()
         n = len(self.results)
+        held = sum(1 for r in self.results.values()
+                   if r.get("fixture_held") and r["verdict"] == "clean")
+        note = (f" ({held} with growth only function-scoped fixtures hold: freed at "
+                f"teardown, not counted)" if held else "")
         line(f"{n} test{'' if n == 1 else 's'} checked for leaks: "
-             f"{len(bad)} leaking or failing on repeat", red=bool(bad))
+             f"{len(bad)} leaking or failing on repeat{note}", red=bool(bad))
         for nodeid in bad[:20]:
             line(f"  {nodeid}")
             for text in self.results[nodeid]["problems"][:6]:

@@ -197,11 +197,13 @@ char *cf_leaks_dumps(const cf_leaks *l, unsigned flags, cf_error *err);
 
 #ifdef Py_PYTHON_H
 /* Census the live heap of the calling interpreter (GIL held): one C pass
- * over the gc-tracked objects (PyUnstable_GC_VisitObjects on 3.12+, the
- * collector's generation lists on 3.9-3.11), names resolved once per type,
- * plus blocks and traced.  The objects are those gc.get_objects() lists:
- * objects frozen by gc.freeze() are left out (except on 3.12.10+ and
- * 3.13.3+, whose PyUnstable_GC_VisitObjects visits them).  No Python code runs per object.  The result is finished.
+ * over the gc-tracked objects (the collector's generation lists, walked
+ * from both ends with an address-ahead prefetch, on 3.9-3.12;
+ * PyUnstable_GC_VisitObjects on 3.13+), names resolved once per type, plus
+ * blocks and traced.  The objects are those gc.get_objects() lists:
+ * objects frozen by gc.freeze() are left out (except on 3.13.3+, whose
+ * PyUnstable_GC_VisitObjects visits them).  No Python code runs per
+ * object.  The result is finished.
  * NULL with a Python exception set (MemoryError; RuntimeError when called
  * while the collector runs). */
 cf_census *cf_census_take(void);
