@@ -171,7 +171,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SETTINGS] = settings
     # Before the tracers: its call wrapper must be outside theirs.
     checker = leaks.LeakChecker(config, leaks.LeakPolicy(runs=settings.leaks_runs,
-                                                         warmup=settings.leaks_warmup),
+                                                         warmup=settings.leaks_warmup,
+                                                         max_growth=settings.leaks_max_growth,
+                                                         ignore_types=settings.leaks_ignore_types),
                                 check_all=settings.leaks_all, json_path=settings.json_path,
                                 gate_on=settings.enabled)
     config.stash[_LEAKS] = checker

@@ -58,8 +58,9 @@ def add_options(parser: pytest.Parser) -> None:
                     help="write the session's per-test verdicts, findings, calls and times")
     group.addoption("--callflow-leaks", action="store_true", default=False,
                     help="run each test's call repeatedly and fail tests that leak objects, "
-                         "threads or asyncio tasks (runs and warm-up: ini callflow_leaks_runs, "
-                         "callflow_leaks_warmup)")
+                         "threads or asyncio tasks (defaults: ini callflow_leaks_runs, "
+                         "callflow_leaks_warmup, callflow_leaks_max_growth, "
+                         "callflow_leaks_ignore_types)")
 
     parser.addini("callflow", "turn the call-flow gate on", type="bool", default=False)
     parser.addini("callflow_dir", "baseline directory relative to the rootdir",
@@ -76,6 +77,10 @@ def add_options(parser: pytest.Parser) -> None:
                   default=False)
     parser.addini("callflow_leaks_runs", "measured runs per leak-checked test", default="5")
     parser.addini("callflow_leaks_warmup", "warm-up runs per leak-checked test", default="2")
+    parser.addini("callflow_leaks_max_growth", "objects per run a type may grow by and still "
+                  "not leak (default 0)", default="0")
+    parser.addini("callflow_leaks_ignore_types", "type names (module.qualname) never reported "
+                  "as leaking, one per line", type="linelist", default=[])
     parser.addini("callflow_ignore", "function names (or module prefixes ending in ':' or '.') "
                   "the gate never reports", type="linelist", default=[])
 
@@ -168,6 +173,11 @@ class Settings:
         self.leaks_runs = _whole(config.getini("callflow_leaks_runs"), 1, "ini callflow_leaks_runs")
         self.leaks_warmup = _whole(config.getini("callflow_leaks_warmup"), 0,
                                    "ini callflow_leaks_warmup")
+        self.leaks_max_growth = _whole(config.getini("callflow_leaks_max_growth"), 0,
+                                       "ini callflow_leaks_max_growth")
+        self.leaks_ignore_types: List[str] = [
+            str(name).strip() for name in config.getini("callflow_leaks_ignore_types")
+            if str(name).strip()]
         json_path: Optional[str] = opt("callflow_json")
         self.json_path = (os.path.join(str(config.invocation_params.dir), json_path)
                           if json_path else None)

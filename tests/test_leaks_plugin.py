@@ -340,6 +340,43 @@ def test_leak():
     assert (verdict["runs"], verdict["warmup"]) == (3, 1)
 
 
+def test_ini_max_growth_and_ignore_types(pytester: pytest.Pytester) -> None:
+    # Growth of one object per run is within max_growth = 3; Ignored is never reported;
+    # Big grows by six per run and still leaks.
+    pytester.makeini("[pytest]\ncallflow_leaks_max_growth = 3\n"
+                     "callflow_leaks_ignore_types =\n    test_ini2.Ignored\n")
+    pytester.makepyfile(test_ini2='''
+_KEPT = []
+
+class Small: pass
+class Ignored: pass
+class Big: pass
+
+def test_small():
+    _KEPT.append(Small())
+
+def test_ignored():
+    _KEPT.extend(Ignored() for _ in range(10))
+
+def test_big():
+    _KEPT.extend(Big() for _ in range(6))
+''')
+    result = _run(pytester, "--callflow-leaks", "--callflow-json=out.json")
+    result.assert_outcomes(passed=2, failed=1)
+    leaks = _leaks(pytester)
+    assert leaks["test_ini2.py::test_small"]["leaks"] == []
+    assert leaks["test_ini2.py::test_ignored"]["leaks"] == []
+    assert "test_ini2.Big" in [leak["type"] for leak in leaks["test_ini2.py::test_big"]["leaks"]]
+
+
+def test_a_bad_ini_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ncallflow_leaks_max_growth = lots\n")
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = _run(pytester, "--callflow-leaks")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "callflow_leaks_max_growth" in result.stderr.str() + result.stdout.str()
+
+
 def test_off_without_flag_or_marker(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_off='''
 _KEPT = []
