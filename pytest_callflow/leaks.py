@@ -319,6 +319,20 @@ def _root_label(obj: Any, child: Any, module_dicts: Dict[int, str]) -> Optional[
     return None
 
 
+def _referrers(objs: Sequence[Any], mine: Set[int]) -> List[Any]:
+    """gc.get_referrers of ``objs``, adding to ``mine`` the ids of the
+    call's own containers.  The arguments go as a tuple of ours: since
+    3.13 gc.get_referrers copies its arguments into a tuple of its own (the
+    one it leaves out), so the tuple a ``*list`` call builds is a referrer
+    of every object asked about, and of the previous step's, one more step
+    up at each step of a walk that then never ends."""
+    args = tuple(objs)
+    mine.add(id(args))
+    refs = gc.get_referrers(*args)
+    mine.add(id(refs))
+    return refs
+
+
 def _thread_frame_has(thread: threading.Thread, frame: types.FrameType) -> bool:
     f: Optional[types.FrameType] = sys._current_frames().get(thread.ident or -1)
     while f is not None:
@@ -355,8 +369,7 @@ def referrer_chain(target: Any, budget_s: float = _CHAIN_BUDGET_S,
             if not frontier or time.monotonic() > deadline:
                 break
             mine.add(id(frontier))
-            refs = gc.get_referrers(*frontier)
-            mine.add(id(refs))
+            refs = _referrers(frontier, mine)
             ids = {id(o) for o in frontier}
             nxt: List[Any] = []
             fallback: Optional[Any] = None
@@ -617,8 +630,7 @@ def _held_outside_runner(targets: List[Any], deadline: float,
             if time.monotonic() > deadline or len(seen) > _OWNER_NODES:
                 return None
             mine.add(id(frontier))
-            refs = gc.get_referrers(*frontier)
-            mine.add(id(refs))
+            refs = _referrers(frontier, mine)
             nxt: List[Any] = []
             for r in refs:
                 rid = id(r)

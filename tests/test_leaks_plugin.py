@@ -7,6 +7,7 @@ import importlib.util
 import json
 import re
 import sys
+import weakref
 from typing import Any, Dict
 
 import pytest
@@ -606,3 +607,28 @@ def test_through_a_fixture_into_a_global(holder):
         assert shared["verdict"] == "leaked" and shared["fixture_held"] == [], shared
         assert shared["leaks"][0]["type"] == "builtins.list"
     result.assert_outcomes(passed=4, failed=2)
+
+
+_HELD = [{"held": "by a module global"}]
+
+
+def test_the_walk_up_ends_where_the_holders_do() -> None:
+    """An object held only by an unreachable cycle has no root: the walk of
+    referrers ends and says so (False), on every version: since 3.13 the
+    argument tuple a ``gc.get_referrers(*objs)`` call builds is a referrer
+    too, and the walk must not climb that chain of its own tuples."""
+    from pytest_callflow import leaks
+
+    class Orphan:
+        pass
+
+    cycle: Dict[str, Any] = {"orphan": Orphan()}
+    cycle["self"] = cycle
+    orphan = weakref.ref(cycle["orphan"])  # no local of this frame holds it
+    del cycle
+    assert leaks._held_outside_runner([orphan()], float("inf"), {}) is False
+    assert leaks.referrer_chain(orphan(), budget_s=60.0) is None
+    # the walk does find a root when there is one
+    assert leaks._held_outside_runner([_HELD[0]], float("inf"), {}) is True
+    assert leaks.referrer_chain(_HELD[0], budget_s=60.0) == \
+        f"{__name__}._HELD (module global) → list → dict"
