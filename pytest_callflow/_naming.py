@@ -16,6 +16,7 @@ the middle of any program.
 import os
 import sys
 import sysconfig
+import types
 from types import CodeType, ModuleType
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
@@ -424,7 +425,7 @@ def _generated_method(code: CodeType, owner: Any = None) -> Optional[NameInfo]:
     if code.co_argcount < 1 or code.co_varnames[0] not in _OWNER_PARAMS:
         return None
     if owner is None:
-        frame = sys._getframe(1)
+        frame: Optional[types.FrameType] = sys._getframe(1)
         for _ in range(4):
             if frame is None or frame.f_code is code:
                 break

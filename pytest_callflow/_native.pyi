@@ -79,6 +79,11 @@ def hold_backend(template: Optional["Session"]) -> None:
     Between sessions, code that ``template`` (a session of the runner's
     scope, never started) excludes is switched off.  None releases."""
 
+class AsyncRecord:
+    """A copy of a session's asyncio tasks, timeline, concurrency and blocking."""
+
+    def to_dict(self) -> Dict[str, Any]: ...
+
 class Session:
     """One recording scope.  ``scope`` is "all", "project" (IN: code that is
     not FLAG_EXTERNAL and whose file is under ``root``) or "prefixes" (IN:
@@ -102,7 +107,14 @@ class Session:
         backend: Optional[str] = None,
         builtins: bool = False,
         root_outside: bool = False,
-    ) -> None: ...
+        blocking_threshold_ns: int = 0,
+    ) -> None:
+        """``blocking_threshold_ns``: an asyncio task step longer than this is
+        reported as blocking the event loop (0: the default, 100 ms)."""
+    def async_info(self) -> Optional[Dict[str, Any]]:
+        """The asyncio tasks seen so far (see CallGraph.async_info), or None."""
+    def async_record(self) -> Optional["AsyncRecord"]:
+        """The same, copied now and made a dict only by AsyncRecord.to_dict()."""
     def start(self) -> None:
         """Start (or continue) recording; on a running session, start
         recording the calling thread as well.  ValueError for an unknown backend,
