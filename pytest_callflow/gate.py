@@ -356,7 +356,16 @@ class CallerChains:
             i = parent
         if len(names) < 2:
             return None  # a root-level call: no caller to show
-        return f" {ARROW} ".join(reversed(names))
+        # Direct recursion shows once, with its depth: "pkg:f (×9 deep)".
+        shown: List[str] = []
+        depth = 0
+        for k, name in enumerate(reversed(names)):
+            depth += 1
+            if k + 1 < len(names) and names[len(names) - k - 2] == name:
+                continue
+            shown.append(name if depth == 1 else f"{name} (×{depth} deep)")
+            depth = 0
+        return f" {ARROW} ".join(shown)
 
 
 _LABELS = {"regression": "REGRESSION", "warning": "warning", "improvement": "improvement",

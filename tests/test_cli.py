@@ -91,6 +91,18 @@ def test_diff_fails_on_more_calls_naming_function_and_callers(
     assert status == 0 and ": improved (" in out.splitlines()[0]
 
 
+def test_diff_shows_direct_recursion_once_with_its_depth(
+        fibs: Tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "diff", *fibs)
+    assert status == 1
+    fib = qn(recursion.fib)
+    # fib(12)'s most-called path is 11 calls deep: shown as one name, not eleven.
+    vias = [line.strip() for line in out.splitlines() if line.strip().startswith("via ")]
+    assert vias and all(f"{fib} \N{RIGHTWARDS ARROW} {fib}" not in v for v in vias), vias
+    assert any(v.startswith(f"via {fib} (\N{MULTIPLICATION SIGN}") and v.endswith(" deep)")
+               for v in vias), vias
+
+
 def test_diff_json(fibs: Tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "diff", *fibs, "--json")
     assert status == 1
