@@ -7,7 +7,6 @@ and cached; ``merge`` returns a new graph."""
 import difflib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -79,7 +78,7 @@ class FunctionStats:
     def active_time(self) -> float:
         """Running time, callees included (for a coroutine or async
         generator: ``total_time`` without the time spent awaiting)."""
-        if self.flags & (FLAG_COROUTINE | FLAG_ASYNC_GENERATOR):
+        if self.is_async:
             return max(0.0, self.total_time - self.suspended_time)
         return self.total_time
 
@@ -250,13 +249,15 @@ class _View:
         return self._meta
 
 
-def _check_suffix(path: PathLike) -> str:
+def check_suffix(path: PathLike, suffixes: Tuple[str, ...] = SUPPORTED_SUFFIXES,
+                 who: str = "") -> str:
+    """``path`` as a str; ValueError when its file type is not one of ``suffixes``."""
     text = os.fspath(path)
     suffix = os.path.splitext(text)[1].lower()
-    if suffix not in SUPPORTED_SUFFIXES:
+    if suffix not in suffixes:
         raise ValueError(
-            f"cannot write {text!r}: unsupported file type {suffix or '(none)'!r}; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
+            f"{who + ' ' if who else ''}cannot write {text!r}: unsupported file type "
+            f"{suffix or '(none)'!r}; supported: {', '.join(suffixes)}")
     return text
 
 
@@ -294,22 +295,6 @@ def _async_part(data: Dict[str, Any], source: str) -> Optional[Dict[str, Any]]:
         raise ValueError(f"{source}: \"async\" must be an object with a \"tasks\" list "
                          f"(as written by CallGraph.save)")
     return info
-
-
-def _write_atomic(path: str, text: str) -> None:
-    """Write via a temporary file in the same directory, then rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".callflow-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class CallGraph:
@@ -480,45 +465,49 @@ class CallGraph:
     def from_dict(cls, data: Dict[str, Any]) -> "CallGraph":
         """Inverse of ``to_dict``; ValueError when ``data`` is not a valid
         ``callflow/1`` document."""
-        info = _async_part(data, "<dict>") if isinstance(data, dict) else None
+        return cls._from_data(data, "<dict>")
+
+    @classmethod
+    def _from_data(cls, data: Any, source: str) -> "CallGraph":
+        """A parsed document: its ``"async"`` part kept in Python, the rest
+        read (and checked) by the native loader."""
+        info = _async_part(data, source) if isinstance(data, dict) else None
         if info is not None:
             data = {key: value for key, value in data.items() if key != ASYNC_KEY}
         try:
             with untraced():
                 text = json.dumps(data)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"<dict>: not JSON-serialisable: {exc}") from None
-        return cls(_native.Graph.loads(text, "<dict>"), info)
+            raise ValueError(f"{source}: not JSON-serialisable: {exc}") from None
+        return cls(_native.Graph.loads(text, source), info)
 
     @classmethod
     def from_json(cls, text: str, source: Optional[str] = None) -> "CallGraph":
-        if ASYNC_KEY_JSON not in text:
-            return cls(_native.Graph.loads(text, source))
-        try:
-            with untraced():
-                data = json.loads(text)
-        except ValueError:
-            return cls(_native.Graph.loads(text, source))  # its error names the place
-        if not isinstance(data, dict):
-            return cls(_native.Graph.loads(text, source))
-        info = _async_part(data, source or "<string>")
-        rest = {key: value for key, value in data.items() if key != ASYNC_KEY}
-        with untraced():
-            return cls(_native.Graph.loads(json.dumps(rest), source), info)
+        if ASYNC_KEY_JSON in text:
+            try:
+                with untraced():
+                    data = json.loads(text)
+            except ValueError:
+                data = None  # the native loader's error names the place
+            if isinstance(data, dict):
+                return cls._from_data(data, source or "<string>")
+        return cls(_native.Graph.loads(text, source))
 
     def save(self, path: PathLike, *, times: bool = True) -> None:
         """Write the graph to ``path`` (``.json``) atomically, creating
         missing parent directories."""
-        target = _check_suffix(path)
+        target = check_suffix(path)
         parent = os.path.dirname(os.path.abspath(target))
         os.makedirs(parent, exist_ok=True)
         view = self._view()
         if not times or view.async_info is None:
             view.graph.dump(target, times=times)
             return
+        from .baseline import write_atomic  # baseline imports this module
+
         with untraced():
             text = json.dumps(self.to_dict(), indent=1, sort_keys=True, ensure_ascii=False)
-        _write_atomic(target, text + "\n")
+        write_atomic(target, text + "\n")
 
     @classmethod
     def load(cls, path: PathLike) -> "CallGraph":

@@ -18,7 +18,7 @@ import warnings
 from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar, Union, overload
 
 from . import _native
-from .graph import SUPPORTED_SUFFIXES, CallGraph, PathLike, _View
+from .graph import SUPPORTED_SUFFIXES, CallGraph, PathLike, _View, check_suffix
 
 F = TypeVar("F", bound=Callable[..., Any])
 ScopeSpec = Union[str, Sequence[str]]
@@ -84,15 +84,7 @@ OUTPUT_SUFFIXES = SUPPORTED_SUFFIXES + (".html",)
 
 
 def _output_path(output_file: Optional[PathLike]) -> Optional[str]:
-    if output_file is None:
-        return None
-    path = os.fspath(output_file)
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        raise ValueError(
-            f"trace_scope cannot write {path!r}: unsupported file type {suffix or '(none)'!r}; "
-            f"supported: {', '.join(OUTPUT_SUFFIXES)}")
-    return path
+    return None if output_file is None else check_suffix(output_file, OUTPUT_SUFFIXES, "trace_scope")
 
 
 def save_output(graph: CallGraph, path: str) -> None:

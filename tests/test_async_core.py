@@ -8,6 +8,7 @@ The programs are defined here, so this module is the project's own code
 as generous ranges around sleeps, never as exact figures."""
 
 import asyncio
+import json
 import threading
 import time
 from typing import Any, Awaitable, Callable, Dict, List
@@ -382,6 +383,17 @@ def test_async_info_is_none_without_tasks_and_survives_json(tmp_path: Any) -> No
     assert graph.to_dict()["async"]["peak_concurrency"] == 5
     assert CallGraph.from_dict(graph.to_dict()).async_info == graph.async_info
     assert graph.snapshot().async_info == graph.async_info
+
+
+def test_a_malformed_async_member_is_an_error_naming_the_file(tmp_path: Any) -> None:
+    doc = record(gather_five).to_dict()
+    doc["async"] = {"tasks": "none"}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.json: \"async\" must be an object"):
+        CallGraph.load(path)
+    with pytest.raises(ValueError, match=r"<dict>: \"async\" must be an object"):
+        CallGraph.from_dict(doc)
 
 
 @pytest.mark.parametrize("threshold", [-1, float("nan"), "0.1", True])
