@@ -450,18 +450,15 @@ static void AsyncRecord_dealloc(AsyncRecordObject *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static PyObject *json_text_to_dict(char *text) {
+static PyObject *AsyncRecord_to_dict(AsyncRecordObject *self, PyObject *unused) {
+    (void)unused;
+    char *text = cf_async_json(self->a);
     if (!text) return PyErr_NoMemory();
     PyObject *json = PyImport_ImportModule("json");
     PyObject *res = json ? PyObject_CallMethod(json, "loads", "s", text) : NULL;
     Py_XDECREF(json);
     free(text);
     return res;
-}
-
-static PyObject *AsyncRecord_to_dict(AsyncRecordObject *self, PyObject *unused) {
-    (void)unused;
-    return json_text_to_dict(cf_async_json(self->a));
 }
 
 static PyMethodDef AsyncRecord_methods[] = {
@@ -492,14 +489,6 @@ static PyObject *Session_async_record(SessionObject *self, PyObject *unused) {
     return (PyObject *)rec;
 }
 
-/* The asyncio tasks as a dict (see cf_session_async_json), or None. */
-static PyObject *Session_async_info(SessionObject *self, PyObject *unused) {
-    (void)unused;
-    char *text = cf_session_async_json(self->s);
-    if (!text) Py_RETURN_NONE;
-    return json_text_to_dict(text);
-}
-
 static PyObject *Session_clear(SessionObject *self, PyObject *unused) {
     (void)unused;
     if (cf_session_running(self->s)) {
@@ -525,8 +514,6 @@ static PyMethodDef Session_methods[] = {
     {"stop", (PyCFunction)Session_stop, METH_NOARGS, "Stop recording."},
     {"graph", (PyCFunction)Session_graph, METH_NOARGS, "Materialise what was recorded."},
     {"clear", (PyCFunction)Session_clear, METH_NOARGS, "Forget what was recorded."},
-    {"async_info", (PyCFunction)Session_async_info, METH_NOARGS,
-     "The asyncio tasks seen: timeline, concurrency, blocking (a dict), or None."},
     {"async_record", (PyCFunction)Session_async_record, METH_NOARGS,
      "A copy of the asyncio tasks seen so far (AsyncRecord, .to_dict() later), or None."},
     {NULL, NULL, 0, NULL},

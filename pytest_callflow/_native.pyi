@@ -111,10 +111,9 @@ class Session:
     ) -> None:
         """``blocking_threshold_ns``: an asyncio task step longer than this is
         reported as blocking the event loop (0: the default, 100 ms)."""
-    def async_info(self) -> Optional[Dict[str, Any]]:
-        """The asyncio tasks seen so far (see CallGraph.async_info), or None."""
     def async_record(self) -> Optional["AsyncRecord"]:
-        """The same, copied now and made a dict only by AsyncRecord.to_dict()."""
+        """The asyncio tasks seen so far (see CallGraph.async_info), copied
+        now and made a dict only by AsyncRecord.to_dict(); None without tasks."""
     def start(self) -> None:
         """Start (or continue) recording; on a running session, start
         recording the calling thread as well.  ValueError for an unknown backend,

@@ -51,6 +51,9 @@ static inline void *frame_key(const cf_thread *th) {
 
 typedef enum { ACT_START, ACT_RESUME, ACT_RETURN, ACT_YIELD } action;
 
+/* Exactly one session records this thread: the case the fast paths serve. */
+static inline int one_slot(uint32_t mask) { return mask && !(mask & (mask - 1)); }
+
 /* loop.create_task(coro, ...) started: its `coro` argument. */
 static __attribute__((noinline, cold)) void spawn(cf_thread *th, uint32_t want) {
     PyFrameObject *frame = PyEval_GetFrame();
@@ -150,7 +153,7 @@ static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyOb
     if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
         uint32_t mask = th->mask;
         /* One session (the usual case), known from the caller's node cache. */
-        if (CF_LIKELY(mask && !(mask & (mask - 1)))) {
+        if (CF_LIKELY(one_slot(mask))) {
             uint32_t slot = (uint32_t)__builtin_ctz(mask);
             cf_tstack *t = th->stacks[slot];
             if (t->frames[t->depth - 1].kind != CF_FRAME_IN &&
@@ -184,7 +187,7 @@ static PyObject *cb_resume(PyObject *self, PyObject *const *args, size_t nf, PyO
      * suspension says all, no code record needed. */
     if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
         uint32_t mask = th->mask;
-        if (CF_LIKELY(mask && !(mask & (mask - 1)))) {
+        if (CF_LIKELY(one_slot(mask))) {
             uint32_t slot = (uint32_t)__builtin_ctz(mask);
             cf_session *s = cf_slots[slot].session;
             cf_tstack *t = th->stacks[slot];
@@ -247,7 +250,7 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
     PyCodeObject *code = (PyCodeObject *)args[0];
     uint32_t mask = th->mask, done = 0;
     /* The root frame's code is NULL, so an empty stack never matches. */
-    if (CF_LIKELY(mask && !(mask & (mask - 1)))) {
+    if (CF_LIKELY(one_slot(mask))) {
         uint32_t slot = (uint32_t)__builtin_ctz(mask);
         cf_tstack *t = th->stacks[slot];
         const cf_frame *top = &t->frames[t->depth - 1];
@@ -318,7 +321,7 @@ static PyObject *cb_yield(PyObject *self, PyObject *const *args, size_t nf, PyOb
      * record needed; a transparent frame's suspension needs no time. */
     if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
         uint32_t mask = th->mask;
-        if (CF_LIKELY(mask && !(mask & (mask - 1)))) {
+        if (CF_LIKELY(one_slot(mask))) {
             uint32_t slot = (uint32_t)__builtin_ctz(mask);
             cf_tstack *t = th->stacks[slot];
             const cf_frame *top = &t->frames[t->depth - 1];
