@@ -122,7 +122,7 @@ cf_census *cf_census_copy(const cf_census *c)
     cf_census *d = cf_census_new();
     if (!d)
         return NULL;
-    d->items = malloc((c->count ? c->count : 1) * sizeof *d->items);
+    d->items = alloc_n(c->count, sizeof *d->items);
     if (!d->items)
         goto oom;
     d->cap = c->count ? c->count : 1;

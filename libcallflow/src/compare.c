@@ -20,16 +20,6 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* malloc for n elements; never NULL for n == 0, so NULL means OOM. */
-static void *alloc_n(size_t n, size_t elem)
-{
-    if (n == 0)
-        n = 1;
-    if (n > SIZE_MAX / elem)
-        return NULL;
-    return malloc(n * elem);
-}
-
 /* NULL sorts before any string. */
 static int cmp_opt_str(const char *a, const char *b)
 {

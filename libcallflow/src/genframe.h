@@ -68,5 +68,20 @@ static inline PyObject *cf_evalframe_arg(cf_evalframe *f, int i) {
 }
 #endif
 
+/* Record a start, or (resumed) a generator's resumption, in the sessions of
+ * `want` = th->mask & (rec->in_mask | rec->out_mask).  key: the generator's
+ * frame (cf_gen_* above), NULL for a plain call. */
+static inline void cf_record_start(cf_thread *th, const cf_coderec *rec, PyCodeObject *code,
+                                   uint32_t want, void *key, int resumed, int64_t now) {
+    CF_FOR_EACH_SLOT(want, slot) {
+        cf_session *s = cf_slots[slot].session;
+        cf_tstack *t = th->stacks[slot];
+        if (resumed)
+            cf_rec_resume(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
+        else
+            cf_rec_call(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
+    }
+}
+
 #endif
 #endif

@@ -31,17 +31,6 @@ static void *grow(void *arr, size_t *cap, size_t need, size_t elem)
     return p;
 }
 
-/* malloc that never returns NULL for a zero-sized request, so "NULL" always
- * means out of memory. */
-static void *alloc_n(size_t n, size_t elem)
-{
-    if (n == 0)
-        n = 1;
-    if (n > SIZE_MAX / elem)
-        return NULL;
-    return malloc(n * elem);
-}
-
 static void add_node_stats(cf_gnode *to, const cf_gnode *from)
 {
     to->calls = add_u64(to->calls, from->calls);

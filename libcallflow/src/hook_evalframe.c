@@ -127,14 +127,7 @@ static __attribute__((noinline)) PyObject *eval_genlike(PyThreadState *ts, ef_fr
     Py_INCREF(code); /* the frame drops its own before returning (3.11) */
     void *key = f;   /* lives inside (3.11) or with the generator */
     int64_t now = cf_now();
-    CF_FOR_EACH_SLOT(want, slot) {
-        cf_session *s = cf_slots[slot].session;
-        cf_tstack *t = th->stacks[slot];
-        if (resumed)
-            cf_rec_resume(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
-        else
-            cf_rec_call(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
-    }
+    cf_record_start(th, rec, code, want, key, resumed, now);
     PyObject *res = eval_next(ts, f, throwflag);
     now = cf_now();
     int exit = CF_EXIT_RETURN;

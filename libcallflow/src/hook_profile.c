@@ -53,14 +53,7 @@ static inline void record(PyFrameObject *frame, int what, PyObject *arg) {
     if (what == PyTrace_CALL) {
         void *key = genlike ? gen_key(frame) : NULL;
         int resumed = genlike && !gen_first_start(frame);
-        CF_FOR_EACH_SLOT(want, slot) {
-            cf_session *s = cf_slots[slot].session;
-            cf_tstack *t = th->stacks[slot];
-            if (resumed)
-                cf_rec_resume(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
-            else
-                cf_rec_call(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
-        }
+        cf_record_start(th, rec, code, want, key, resumed, now);
         if (CF_UNLIKELY(rec->flags & CF_CODE_SPAWN)) /* loop.create_task(self, coro) */
             cf_spawn_event(th, want, cf_evalframe_arg(cf_evalframe_of(frame), 1));
     } else {

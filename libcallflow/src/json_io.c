@@ -275,6 +275,25 @@ static int skip_value(scanner *s)
     return 0;
 }
 
+/* Consume the character c at s->p; 0 when it is not there. */
+static int eat(scanner *s, char c)
+{
+    if (s->p >= s->end || *s->p != c)
+        return 0;
+    s->p++;
+    return 1;
+}
+
+/* Step over the member or element at s->p and the comma after it; -1 when
+ * it is the last one (or the text ends). */
+static int skip_item(scanner *s)
+{
+    if (skip_value(s) < 0)
+        return -1;
+    skip_ws(s);
+    return eat(s, ',') ? 0 : -1;
+}
+
 /* Byte offset of the value at path (or of its key when want_key and the
  * last step is a key), or -1 when it cannot be found. */
 static long locate(const char *text, size_t len, const jpath *path,
@@ -290,49 +309,36 @@ static long locate(const char *text, size_t len, const jpath *path,
         const jstep *st = &path->s[k];
         int last = k == path->n - 1;
         if (st->kind == STEP_INDEX) {
-            if (s.p >= s.end || *s.p != '[')
+            if (!eat(&s, '['))
                 goto done;
-            s.p++;
             for (size_t i = 0;; i++) {
                 skip_ws(&s);
                 if (s.p >= s.end || *s.p == ']')
                     goto done;
                 if (i == st->index)
                     break;
-                if (skip_value(&s) < 0)
+                if (skip_item(&s) < 0)
                     goto done;
-                skip_ws(&s);
-                if (s.p >= s.end || *s.p != ',')
-                    goto done;
-                s.p++;
             }
         } else {
-            if (s.p >= s.end || *s.p != '{')
+            if (!eat(&s, '{'))
                 goto done;
-            s.p++;
             for (;;) {
                 skip_ws(&s);
-                if (s.p >= s.end || *s.p != '"')
-                    goto done;
                 const char *at = s.p;
                 if (scan_string(&s, key) < 0)
                     goto done;
                 skip_ws(&s);
-                if (s.p >= s.end || *s.p != ':')
+                if (!eat(&s, ':'))
                     goto done;
-                s.p++;
                 skip_ws(&s);
                 if (strcmp(key, st->key) == 0) {
                     if (last && want_key)
                         s.p = at;
                     break;
                 }
-                if (skip_value(&s) < 0)
+                if (skip_item(&s) < 0)
                     goto done;
-                skip_ws(&s);
-                if (s.p >= s.end || *s.p != ',')
-                    goto done;
-                s.p++;
             }
         }
     }

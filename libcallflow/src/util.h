@@ -17,6 +17,17 @@ static inline char *dup_str(const char *s)
     return d;
 }
 
+/* malloc for n elements; never NULL for n == 0, so NULL means out of
+ * memory (or a size that overflows). */
+static inline void *alloc_n(size_t n, size_t elem)
+{
+    if (n == 0)
+        n = 1;
+    if (n > SIZE_MAX / elem)
+        return NULL;
+    return malloc(n * elem);
+}
+
 /* Counters and times saturate instead of wrapping (signed overflow is UB). */
 static inline uint64_t add_u64(uint64_t a, uint64_t b)
 {
