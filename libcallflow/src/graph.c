@@ -13,24 +13,6 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* Make room for `need` elements; returns the (maybe moved) array, or NULL
- * with the old array and capacity untouched. */
-static void *grow(void *arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return arr;
-    size_t nc = *cap ? *cap : 16;
-    while (nc < need) {
-        if (nc > SIZE_MAX / 2 / elem)
-            return NULL;
-        nc *= 2;
-    }
-    void *p = realloc(arr, nc * elem);
-    if (p)
-        *cap = nc;
-    return p;
-}
-
 static void add_node_stats(cf_gnode *to, const cf_gnode *from)
 {
     to->calls = add_u64(to->calls, from->calls);
@@ -137,7 +119,7 @@ uint32_t cf_graph_add_func(cf_graph *g, const char *name, const char *file,
     if (!g || !name || g->nfuncs >= CF_NO_FUNC)
         return CF_NO_FUNC;
     cf_gfunc *funcs =
-        grow(g->funcs, &g->funcs_cap, g->nfuncs + 1, sizeof *funcs);
+        grow_array(g->funcs, &g->funcs_cap, g->nfuncs + 1, sizeof *funcs);
     if (!funcs)
         return CF_NO_FUNC;
     g->funcs = funcs;
@@ -192,7 +174,7 @@ uint32_t cf_graph_add_edge(cf_graph *g, uint32_t caller, uint32_t callee,
     if (!g || g->nedges >= UINT32_MAX)
         return UINT32_MAX;
     cf_gedge *edges =
-        grow(g->edges, &g->edges_cap, g->nedges + 1, sizeof *edges);
+        grow_array(g->edges, &g->edges_cap, g->nedges + 1, sizeof *edges);
     if (!edges)
         return UINT32_MAX;
     g->edges = edges;
@@ -207,7 +189,7 @@ uint32_t cf_graph_add_node(cf_graph *g, uint32_t func, uint32_t parent,
     if (!g || g->nnodes >= CF_NO_NODE)
         return UINT32_MAX;
     cf_gnode *nodes =
-        grow(g->nodes, &g->nodes_cap, g->nnodes + 1, sizeof *nodes);
+        grow_array(g->nodes, &g->nodes_cap, g->nnodes + 1, sizeof *nodes);
     if (!nodes)
         return UINT32_MAX;
     g->nodes = nodes;

@@ -19,8 +19,6 @@ static inline PyObject *Py_NewRef(PyObject *o) {
 }
 #endif
 
-#define CF_LIKELY(x) __builtin_expect(!!(x), 1)
-#define CF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Namer flags beyond cf_gfunc.flags. */
 #define CF_CODE_SELF (1u << 5) /* the tracer's own code: never recorded */

@@ -17,10 +17,9 @@
 #include "callflow/session.h"
 #include "ptrmap.h"
 #include "tasks.h"
+#include "util.h"
 
 enum { CF_FRAME_IN = 0, CF_FRAME_LEAF = 1, CF_FRAME_TRANSPARENT = 2 };
-
-#define CF_UNLIKELY_REC(x) __builtin_expect(!!(x), 0)
 
 #define CF_REFUSED (UINT32_MAX - 1) /* children map: path refused at the cap */
 #define CF_NODE_LEAF 1u
@@ -279,11 +278,11 @@ static inline void cf_rec_end(cf_session *s, cf_tstack *t, const void *code, int
     }
     cf_rec_close(s, t, d - 1, now);
     cf_frame *f = &t->frames[d - 1];
-    if (f->key && CF_UNLIKELY_REC(t->task_depth) && f->kind == CF_FRAME_IN &&
+    if (f->key && CF_UNLIKELY(t->task_depth) && f->kind == CF_FRAME_IN &&
         f->node != CF_NO_NODE)
         cf_rec_note_end(s, t, f, d - 1, exit, now);
     if (exit == CF_EXIT_YIELD && f->key) cf_rec_suspend(s, f, now);
-    if (CF_UNLIKELY_REC(f->task)) cf_task_left(s, t, f, exit, now);
+    if (CF_UNLIKELY(f->task)) cf_task_left(s, t, f, exit, now);
     t->depth = d - 1;
 }
 
@@ -338,7 +337,7 @@ static inline void cf_rec_resume_found(cf_session *s, cf_tstack *t, const void *
         }
     }
     t->depth++;
-    if (CF_UNLIKELY_REC(sp.task)) {
+    if (CF_UNLIKELY(sp.task)) {
         f->task = sp.task;
         cf_task_resumed(s, t, sp.task, now);
     }

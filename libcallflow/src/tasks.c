@@ -10,6 +10,7 @@
 #include "callflow/registry.h"
 #include "clock.h"
 #include "recorder.h"
+#include "util.h"
 
 cf_task_probe_fn cf_task_probe = NULL;
 
@@ -40,14 +41,12 @@ static cf_async *async_get(cf_session *s) {
     return a;
 }
 
-/* Grow an array of n elements of size sz to hold one more; 0 or -1. */
-static int grow(void **arr, uint32_t n, uint32_t *alloc, size_t sz, uint32_t first) {
-    if (n < *alloc) return 0;
-    uint32_t want = *alloc ? *alloc * 2 : first;
-    void *p = realloc(*arr, (size_t)want * sz);
+/* Room for one more after the n elements of *arr (grow_array); 0, or -1
+ * out of memory. */
+static int room(void **arr, size_t *alloc, uint32_t n, size_t elem) {
+    void *p = grow_array(*arr, alloc, (size_t)n + 1, elem);
     if (!p) return -1;
     *arr = p;
-    *alloc = want;
     return 0;
 }
 
@@ -78,7 +77,7 @@ static uint32_t loop_runner_node(const cf_tstack *t) {
 
 static void event(cf_session *s, cf_async *a, uint32_t task, uint32_t kind, int64_t now) {
     if (a->nevents >= CF_TIMELINE_CAP ||
-        grow((void **)&a->events, a->nevents, &a->events_alloc, sizeof(cf_tevent), 256) < 0) {
+        room((void **)&a->events, &a->events_alloc, a->nevents, sizeof(cf_tevent)) < 0) {
         a->events_dropped++;
         if (a->nevents < CF_TIMELINE_CAP) s->lost_events++;
         return;
@@ -125,7 +124,7 @@ static void func_in_flight(cf_async *a, uint32_t func, int delta) {
     uint32_t i = cf_map_get(&a->fconc_index, (uint64_t)func + 1);
     if (i == CF_MAP_MISSING) {
         if (delta < 0 ||
-            grow((void **)&a->fconc, a->nfconc, &a->fconc_alloc, sizeof(cf_fconc), 16) < 0 ||
+            room((void **)&a->fconc, &a->fconc_alloc, a->nfconc, sizeof(cf_fconc)) < 0 ||
             cf_map_put(&a->fconc_index, (uint64_t)func + 1, a->nfconc) < 0)
             return;
         i = a->nfconc++;
@@ -164,7 +163,7 @@ static void set_flight(cf_async *a, uint32_t idx, int flying, int64_t now) {
 
 static uint32_t add_task(cf_session *s, cf_async *a, const cf_taskinfo *ti, uint32_t func,
                          uint64_t thread, int64_t now) {
-    if (grow((void **)&a->tasks, a->ntasks, &a->tasks_alloc, sizeof(cf_task), 16) < 0) {
+    if (room((void **)&a->tasks, &a->tasks_alloc, a->ntasks, sizeof(cf_task)) < 0) {
         s->lost_events++;
         return CF_NO_TASK;
     }
@@ -325,7 +324,7 @@ void cf_task_resumed(cf_session *s, cf_tstack *t, uint32_t task, int64_t now) {
 static void blocked(cf_session *s, cf_async *a, uint32_t idx, uint32_t func, int64_t start,
                     int64_t dur) {
     if (a->nblocks >= CF_BLOCKING_CAP ||
-        grow((void **)&a->blocks, a->nblocks, &a->blocks_alloc, sizeof(cf_block), 16) < 0) {
+        room((void **)&a->blocks, &a->blocks_alloc, a->nblocks, sizeof(cf_block)) < 0) {
         a->blocks_dropped++;
         (void)s;
         return;

@@ -75,16 +75,20 @@ typedef struct cf_fconc {
 
 typedef struct cf_async {
     cf_task *tasks;
-    uint32_t ntasks, tasks_alloc;
+    uint32_t ntasks;
+    size_t tasks_alloc;
     cf_map index; /* serial -> record */
     cf_tevent *events;
-    uint32_t nevents, events_alloc;
+    uint32_t nevents;
+    size_t events_alloc;
     uint64_t events_dropped;
     cf_block *blocks;
-    uint32_t nblocks, blocks_alloc;
+    uint32_t nblocks;
+    size_t blocks_alloc;
     uint64_t blocks_dropped;
     cf_fconc *fconc;
-    uint32_t nfconc, fconc_alloc;
+    uint32_t nfconc;
+    size_t fconc_alloc;
     cf_map fconc_index; /* func + 1 -> fconc entry */
     uint32_t cur, peak;
     int64_t first_t, last_t; /* concurrency integrated over [first_t, last_t] */
