@@ -304,7 +304,7 @@ def _root_label(obj: Any, child: Any, module_dicts: Dict[int, str]) -> Optional[
     """The name of a root holding ``child``, or None when ``obj`` is no root."""
     if isinstance(obj, dict) and id(obj) in module_dicts:
         return f"{module_dicts[id(obj)]}.{_key_of(obj, child)} (module global)"
-    if isinstance(obj, types.CellType if hasattr(types, "CellType") else type(None)):
+    if isinstance(obj, types.CellType):
         for func in gc.get_referrers(*[t for t in gc.get_referrers(obj) if isinstance(t, tuple)]):
             closure = getattr(func, "__closure__", None)
             if isinstance(func, types.FunctionType) and closure and obj in closure:
@@ -317,6 +317,12 @@ def _root_label(obj: Any, child: Any, module_dicts: Dict[int, str]) -> Optional[
         where = f"{obj.f_code.co_name} at {obj.f_code.co_filename}:{obj.f_lineno}"
         return f"{where} (frame of thread {owner})" if owner else f"{where} (frame)"
     return None
+
+
+def _module_dicts() -> Dict[int, str]:
+    """id of each module's globals -> the module's name."""
+    return {id(m.__dict__): name for name, m in list(sys.modules.items())
+            if isinstance(m, types.ModuleType)}
 
 
 def _referrers(objs: Sequence[Any], mine: Set[int]) -> List[Any]:
@@ -353,8 +359,7 @@ def referrer_chain(target: Any, budget_s: float = _CHAIN_BUDGET_S,
     are roots only when the walk finds nothing else (function-scoped
     fixtures: freed at teardown, they are seldom the holder that matters).
     Nothing found is kept alive afterwards."""
-    module_dicts = {id(m.__dict__): name for name, m in list(sys.modules.items())
-                    if isinstance(m, types.ModuleType)}
+    module_dicts = _module_dicts()
     deadline = time.monotonic() + budget_s
     this_frame = sys._getframe()
     nodes: Dict[int, Any] = {id(target): target}   # keeps the walked objects alive meanwhile
@@ -441,7 +446,7 @@ def _render(label: str, root: Any, child_of: Dict[int, int], nodes: Dict[int, An
                 parts[-1] = f"{parts[-1]}.{key}"
                 cur = nxt
                 continue
-        if isinstance(cur, types.CellType if hasattr(types, "CellType") else ()) or \
+        if isinstance(cur, types.CellType) or \
                 (isinstance(cur, tuple) and parts[-1] == label and "closure cell" in label):
             pass  # the closure machinery is in the label already
         else:
@@ -514,8 +519,7 @@ def _region_objects(scoped: List[Tuple[str, Any]], wider: Iterable[int]) -> Opti
     """Every object the function-scoped fixture values reach, or None when
     there are more than _REGION_LIMIT."""
     stop = set(wider)
-    stop.update(id(m.__dict__) for m in list(sys.modules.values())
-                if isinstance(m, types.ModuleType))
+    stop.update(_module_dicts())
     seen: Set[int] = set()
     found: List[Any] = []
     todo = [value for _, value in scoped]
@@ -617,8 +621,7 @@ def _held_outside_runner(targets: List[Any], deadline: float,
     holds one of ``targets``: by a breadth-first walk of gc referrers that
     does not go through the runner's objects.  False when a complete walk
     finds none, None when it ran out of bounds."""
-    module_dicts = {id(m.__dict__): name for name, m in list(sys.modules.items())
-                    if isinstance(m, types.ModuleType)}
+    module_dicts = _module_dicts()
     running = _running_frames()
     seen = {id(t) for t in targets}
     frontier: List[Any] = list(targets)
@@ -957,20 +960,21 @@ class LeakRun:
         if not names:
             return new, older
         old = self.old_ids
-        named: Dict[type, Optional[List[Any]]] = {}  # no new string per object
+        named: Dict[type, Tuple[str, Optional[List[Any]]]] = {}  # no new string per object
         for obj in gc.get_objects():
             cls = type(obj)
-            if cls in named:
-                made = named[cls]
-            else:
-                made = named[cls] = new.get(f"{cls.__module__}.{cls.__qualname__}")
+            entry = named.get(cls)
+            if entry is None:
+                name = _type_name(cls)
+                entry = named[cls] = (name, new.get(name))
+            name, made = entry
             if made is None or len(made) >= cap:
                 continue
             if tracemalloc.get_object_traceback(obj) is not None or \
                     (old and not _holds(old, id(obj))):
                 made.append(obj)
             elif not made:
-                older.setdefault(_type_name(cls), obj)
+                older.setdefault(name, obj)
         named.clear()
         return new, older
 
@@ -1012,7 +1016,8 @@ class LeakRun:
         if new:
             counts: Dict[str, int] = {}
             for obj in new:
-                counts[_type_name(type(obj))] = counts.get(_type_name(type(obj)), 0) + 1
+                name = _type_name(type(obj))
+                counts[name] = counts.get(name, 0) + 1
             result["garbage"] = {"count": len(new), "types": dict(sorted(counts.items()))}
 
 

@@ -70,25 +70,27 @@
     var section = CF.el("section", { "class": "compare-views" });
     app.appendChild(section);
     var panes = {};
+    /* The two sides in a split panel: draw(pane, model, label, n). */
+    function sideBySide(panel, draw) {
+      var split = CF.el("div", { "class": "split" });
+      panel.appendChild(split);
+      [[m1, cmp.label1], [m2, cmp.label2]].forEach(function (pair, n) {
+        var pane = CF.el("div", { "class": "pane", "data-side": n ? "after" : "before" });
+        split.appendChild(pane);
+        draw(pane, pair[0], pair[1], n);
+      });
+    }
     CF.tabs(section, [
       { id: "graphs", label: "Call graphs", render: function (panel) {
-        var split = CF.el("div", { "class": "split" });
-        panel.appendChild(split);
-        [[m1, cmp.label1], [m2, cmp.label2]].forEach(function (pair, n) {
-          var pane = CF.el("div", { "class": "pane", "data-side": n ? "after" : "before" });
-          split.appendChild(pane);
-          var api = CF.callGraphPanel(pane, CF.diffSpec(pair[0], classOf, diffTip), pair[1]);
+        sideBySide(panel, function (pane, model, label, n) {
+          var api = CF.callGraphPanel(pane, CF.diffSpec(model, classOf, diffTip), label);
           api.fit();
           panes["g" + n] = api;
         });
       } },
       { id: "flames", label: "Flame graphs", render: function (panel) {
-        var split = CF.el("div", { "class": "split" });
-        panel.appendChild(split);
-        [[m1, cmp.label1], [m2, cmp.label2]].forEach(function (pair, n) {
-          var pane = CF.el("div", { "class": "pane", "data-side": n ? "after" : "before" });
-          split.appendChild(pane);
-          panes["f" + n] = CF.flameGraph(pane, pair[0], { title: pair[1], colour: function (f) { return FILL[classOf(pair[0].names[f])]; } });
+        sideBySide(panel, function (pane, model, label, n) {
+          panes["f" + n] = CF.flameGraph(pane, model, { title: label, colour: function (f) { return FILL[classOf(model.names[f])]; } });
         });
       }, shown: function () { if (panes.f0) { panes.f0.redraw(); panes.f1.redraw(); } } }
     ]).show("graphs");
