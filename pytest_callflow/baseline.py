@@ -18,7 +18,7 @@ import errno
 import json
 import os
 import tempfile
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple, Union
 
 from . import _native
 from .graph import CallGraph
@@ -270,10 +270,10 @@ def _blocker(directory: str) -> Optional[str]:
     return probe if probe and not os.path.isdir(probe) else None
 
 
-def _write_temp(path: str, text: str) -> str:
-    """Write ``text`` to a new temporary file beside ``path`` (fsync'd);
-    returns its name."""
-    directory = os.path.dirname(path)
+def _write_temp(path: str, data: Union[str, bytes]) -> str:
+    """Write ``data`` (text as UTF-8) to a new temporary file beside
+    ``path`` (fsync'd), making missing parent directories; returns its name."""
+    directory = os.path.dirname(os.path.abspath(path))  # "" for a bare file name
     blocker = _blocker(directory)
     if blocker is not None:
         raise NotADirectoryError(errno.ENOTDIR, f"{blocker} is a file, not a directory")
@@ -282,8 +282,8 @@ def _write_temp(path: str, text: str) -> str:
                                dir=directory)
     try:
         os.chmod(tmp, _file_mode(path))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
     except BaseException:
@@ -295,10 +295,11 @@ def _write_temp(path: str, text: str) -> str:
     return tmp
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Replace ``path`` by ``text`` in one step: a reader sees the old file
-    or the new one, never a mix."""
-    tmp = _write_temp(path, text)
+def write_atomic(path: str, data: Union[str, bytes]) -> None:
+    """Replace ``path`` by ``data`` (text as UTF-8) in one step, making
+    missing parent directories: a reader sees the old file or the new one,
+    never a mix."""
+    tmp = _write_temp(path, data)
     try:
         os.replace(tmp, path)
     except BaseException:

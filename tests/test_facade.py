@@ -169,3 +169,13 @@ def test_trace_scope_refuses_an_unknown_format_before_running(tmp_path: Path) ->
 
     with pytest.raises(ValueError, match="Unsupported format: csv"):
         trace_scope(str(tmp_path / "out.csv"))
+
+
+def test_trace_scope_writes_a_bare_file_name_in_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from callflow_tracer import trace_scope
+
+    monkeypatch.chdir(tmp_path)
+    with trace_scope("trace.json"):
+        recursion.fib(3)
+    assert json.loads((tmp_path / "trace.json").read_text(encoding="utf-8"))["nodes"]
