@@ -31,8 +31,8 @@ from pytest_callflow.graph import untraced
 from pytest_callflow.scope import reset_context, write_on_exit
 
 from . import tracer as _tracer
-from .exporter import export_json
-from .graph import CallGraph, CallNode, TraceOptions
+from .exporter import SUPPORTED_FORMATS, export_json
+from .graph import CallGraph, CallNode, TraceOptions, full_name
 
 __all__ = ["AsyncCallGraph", "AsyncCallNode", "gather_traced", "get_async_stats", "trace_async",
            "trace_scope_async"]
@@ -40,20 +40,11 @@ __all__ = ["AsyncCallGraph", "AsyncCallNode", "gather_traced", "get_async_stats"
 F = TypeVar("F", bound=Callable[..., Any])
 PathArg = Union[str, "os.PathLike[str]"]
 
-SUPPORTED_FORMATS = ("json", "html")
 # The original's to_dict keeps the first 100 timeline events.
 TIMELINE_IN_DICT = 100
 _NS = 1e-9
 
 _task_names = itertools.count(1)  # next() on a count is atomic: no lock needed
-
-
-def _full_name(callflow_name: Optional[str]) -> str:
-    """``module:qualname`` -> the facade's ``module.qualname``."""
-    if not callflow_name:
-        return ""
-    module, sep, qualname = callflow_name.partition(":")
-    return f"{module}.{qualname}" if sep and module else (qualname if sep else callflow_name)
 
 
 # ---------------------------------------------------------------------------
@@ -101,14 +92,12 @@ class AsyncCallGraph(CallGraph):
         # gather_traced groups as task names; ids are known only to the core.
         self._groups: List[Dict[str, Any]] = []
 
+    _node_class = AsyncCallNode
+
     # -- the original's attributes ---------------------------------------------
 
     def add_node(self, name: str, module: str = "") -> AsyncCallNode:
-        full_name = f"{module}.{name}" if module else name
-        node = self._nodes.get(full_name)
-        if node is None:
-            node = self._nodes[full_name] = AsyncCallNode(name, module)
-        return node  # type: ignore[return-value]
+        return super().add_node(name, module)  # type: ignore[return-value]
 
     @property
     def async_nodes(self) -> Dict[str, AsyncCallNode]:
@@ -132,9 +121,9 @@ class AsyncCallGraph(CallGraph):
             return {}
         out: Dict[str, Dict[str, int]] = {}
         for name, peak in sorted(info.get("per_function_peak", {}).items()):
-            out[_full_name(name)] = {"count": 0, "max": int(peak), "tasks": 0}
+            out[full_name(name)] = {"count": 0, "max": int(peak), "tasks": 0}
         for task in info.get("tasks", []):
-            entry = out.get(_full_name(task.get("function")))
+            entry = out.get(full_name(task.get("function")))
             if entry is not None:
                 entry["tasks"] += 1
                 entry["count"] += task.get("state") == "pending"
@@ -153,7 +142,7 @@ class AsyncCallGraph(CallGraph):
             for t_ns, task_id, event in info.get("timeline", []):
                 task = tasks.get(task_id, {})
                 timeline.append({"time": t_ns * _NS,
-                                 "task": _full_name(task.get("function")) or task.get("name"),
+                                 "task": full_name(task.get("function")) or task.get("name"),
                                  "task_id": task_id, "task_name": task.get("name"),
                                  "event": event})
             self._timeline = timeline
@@ -163,16 +152,12 @@ class AsyncCallGraph(CallGraph):
 
     def _fill(self, core: CoreGraph) -> None:
         core = core.snapshot()  # one consistent state for nodes and tasks
-        super()._fill(core)
-        nodes: Dict[str, AsyncCallNode] = {}
-        for full_name, plain in self._nodes.items():
-            made = AsyncCallNode(plain.name, plain.module)
-            made.__dict__.update(plain.__dict__)  # counts, times, file, line, names
-            nodes[full_name] = made
+        super()._fill(core)  # AsyncCallNodes (_node_class), with their counts and times
+        nodes = cast(Dict[str, AsyncCallNode], self._nodes)
         info = core.async_info
         peaks = info.get("per_function_peak", {}) if info else {}
         for stats in core.functions():
-            node = nodes.get(f"{stats.module}.{stats.qualname}" if stats.module else stats.qualname)
+            node = nodes.get(full_name(stats.name))
             if node is None:
                 continue  # dropped by min_duration_ms
             node.is_async = node.is_async or stats.is_coroutine or stats.is_async_generator
@@ -181,10 +166,9 @@ class AsyncCallGraph(CallGraph):
             node.max_concurrent = max(node.max_concurrent, int(peaks.get(stats.name, 0)))
         if info:
             for task in info.get("tasks", []):
-                owner = nodes.get(_full_name(task.get("function")))
+                owner = nodes.get(full_name(task.get("function")))
                 if owner is not None and task.get("state") == "pending":
                     owner.concurrent_calls += 1
-        self._nodes = {k: v for k, v in nodes.items()}
         self._async = self._with_groups(info)
         self._timeline = None
 
@@ -319,19 +303,13 @@ class trace_scope_async:
                  min_duration_ms: float = 0.0,
                  blocking_threshold: Optional[float] = None) -> None:
         self.output_file = _check_output(output_file)
-        self.options = TraceOptions(
-            include_args=include_args,
-            include_modules=tuple(include_modules) if include_modules else None,
-            exclude_modules=tuple(exclude_modules) if exclude_modules else None,
-            min_duration_ms=min_duration_ms,
-        )
         extra: Dict[str, Any] = {}
         threshold = _check_threshold(blocking_threshold)
         if threshold is not None:
             extra["blocking_threshold"] = threshold
-        self._scope = core_scope.trace_scope(
-            scope=list(self.options.include_modules) if self.options.include_modules else "all",
-            exclude_modules=self.options.exclude_modules, **extra)
+        self.options, self._scope = _tracer.scope_setup(
+            include_args=include_args, include_modules=include_modules,
+            exclude_modules=exclude_modules, min_duration_ms=min_duration_ms, **extra)
         self._graph: Optional[AsyncCallGraph] = None
         self._state: Optional[_ScopeState] = None
         self._tokens: Tuple[Optional[contextvars.Token], Optional[contextvars.Token]] = (None, None)

@@ -18,7 +18,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 from pytest_callflow.comparison import compare_graphs as _compare_core
 from pytest_callflow.graph import CallGraph as CoreGraph
 
-from .graph import CallGraph
+from .graph import CallGraph, full_name
 
 __all__ = ["compare_graphs", "export_comparison_html"]
 
@@ -84,9 +84,7 @@ def compare_graphs(graph1: Any, graph2: Any, label1: str = "Before", label2: str
             if facade is not None:
                 full.update({n.callflow_name: n.full_name for n in facade.nodes.values()})
         for row in result["node_comparisons"]:  # the top lists hold the same dicts
-            name = row["name"]
-            module, sep, qualname = name.partition(":")
-            row["name"] = full.get(name, f"{module}.{qualname}" if sep else name)
+            row["name"] = full.get(row["name"], full_name(row["name"]))
     result["graph1_data"] = (facade1 or CallGraph.from_callflow(core1)).to_dict()
     result["graph2_data"] = (facade2 or CallGraph.from_callflow(core2)).to_dict()
     return result

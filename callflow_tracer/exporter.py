@@ -13,8 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["export_graph", "export_html", "export_json"]
 
-SUPPORTED_FORMATS = ("json", "html")  # what trace_scope(output_file) writes
-EXPORT_FORMATS = ("json", "html")  # what export_graph writes
+SUPPORTED_FORMATS = ("json", "html")  # what export_graph and trace_scope(output_file) write
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -33,9 +32,8 @@ def check_format(output_path: PathArg, format: str = "auto") -> str:
 def export_json(graph: "CallGraph", output_path: PathArg) -> None:
     """Write ``graph.to_dict()`` as JSON (atomically; parent directories
     are created)."""
-    path = Path(output_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(str(path), json.dumps(graph.to_dict(), indent=2, ensure_ascii=False))
+    write_atomic(os.fspath(output_path), json.dumps(graph.to_dict(), indent=2,
+                                                    ensure_ascii=False))
 
 
 def export_html(graph: "CallGraph", output_path: PathArg, title: str = "Call Flow Graph",
@@ -55,11 +53,7 @@ def export_graph(graph: "CallGraph", output_path: PathArg, format: str = "auto",
                  **kwargs: Any) -> None:
     """Export by format, ``"json"`` or ``"html"`` (``"auto"``: from the
     file's suffix); ``kwargs`` go to ``export_html``."""
-    chosen = Path(output_path).suffix.lower().lstrip(".") if format == "auto" else format
-    if chosen not in EXPORT_FORMATS:
-        raise ValueError(f"Unsupported format: {chosen or '(none)'}. "
-                         f"Supported formats: {', '.join(EXPORT_FORMATS)}")
-    if chosen == "html":
+    if check_format(output_path, format) == "html":
         export_html(graph, output_path, **kwargs)
     else:
         export_json(graph, output_path)

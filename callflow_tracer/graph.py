@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
+from pytest_callflow._naming import split_name
 from pytest_callflow.graph import CallGraph as CoreGraph
 
 __all__ = ["CallEdge", "CallGraph", "CallNode", "TraceOptions"]
@@ -135,16 +136,19 @@ class CallEdge:
         return f"<CallEdge {self.caller} -> {self.callee} calls={self.call_count}>"
 
 
-def _full_name(callflow_name: str) -> Tuple[str, str]:
-    """``module:qualname`` -> (module, qualname) as node module and name."""
-    module, sep, qualname = callflow_name.partition(":")
-    return (module, qualname) if sep else ("", callflow_name)
+def full_name(callflow_name: Optional[str]) -> str:
+    """``module:qualname`` -> the node's ``full_name``, ``module.qualname``
+    ("" for no name)."""
+    module, qualname = split_name(callflow_name or "")
+    return f"{module}.{qualname}" if module else qualname
 
 
 class CallGraph:
     """``nodes``: full name -> CallNode; ``edges``: (caller, callee) ->
     CallEdge.  A graph yielded by a running ``trace_scope`` follows the
     recording as it goes and is final when the scope exits."""
+
+    _node_class = CallNode  # what add_node and filling from the core make
 
     def __init__(self, trace_options: Optional[TraceOptions] = None) -> None:
         self._nodes: Dict[str, CallNode] = {}
@@ -180,7 +184,7 @@ class CallGraph:
         full_name = f"{module}.{name}" if module else name
         node = self._nodes.get(full_name)
         if node is None:
-            node = self._nodes[full_name] = CallNode(name, module)
+            node = self._nodes[full_name] = self._node_class(name, module)
         return node
 
     def add_edge(self, caller: str, callee: str) -> CallEdge:
@@ -283,7 +287,7 @@ class CallGraph:
             if min_s > 0 and stats.avg_time < min_s:
                 skipped += stats.calls
                 continue
-            node = CallNode(stats.qualname, stats.module)
+            node = self._node_class(stats.qualname, stats.module)
             known = nodes.get(node.full_name)
             if known is not None:  # e.g. "a:b.c" and "a.b:c": one full name
                 node = known

@@ -4,8 +4,7 @@ the original CallFlow Tracer, running on pytest_callflow's C core (no
 
 import contextvars
 import time
-import warnings
-from typing import Any, Callable, Optional, Sequence, TypeVar
+from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar
 
 import pytest_callflow.scope as core_scope
 from pytest_callflow.scope import reset_context, write_on_exit
@@ -29,6 +28,28 @@ def trace(func: F) -> F:
     return _core_trace(func)
 
 
+def scope_setup(*, include_args: bool, include_modules: Optional[Sequence[str]],
+                exclude_modules: Optional[Sequence[str]], min_duration_ms: float,
+                sampling_rate: float = 1.0, **extra: Any
+                ) -> Tuple[TraceOptions, core_scope.trace_scope]:
+    """The options of a facade scope and the core scope recording it
+    (``extra``: further arguments of the core scope)."""
+    options = TraceOptions(
+        include_args=include_args,
+        sampling_rate=sampling_rate,
+        include_modules=tuple(include_modules) if include_modules else None,
+        exclude_modules=tuple(exclude_modules) if exclude_modules else None,
+        min_duration_ms=min_duration_ms,
+    )
+    # The original keeps a call when its caller or callee matches
+    # include_modules: recording those modules, with their calls out
+    # as leaves, is the closest scope.
+    scope = core_scope.trace_scope(
+        scope=list(options.include_modules) if options.include_modules else "all",
+        exclude_modules=options.exclude_modules, **extra)
+    return options, scope
+
+
 class trace_scope:
     """``with trace_scope("out.json") as graph:`` records every call made in
     the block into ``graph`` (a ``CallGraph``) and, when ``output_file`` is
@@ -44,20 +65,10 @@ class trace_scope:
         if output_file is not None:
             check_format(output_file)
         self.output_file = output_file
-        self.options = TraceOptions(
-            include_args=include_args,
-            sampling_rate=sampling_rate,
-            include_modules=tuple(include_modules) if include_modules else None,
-            exclude_modules=tuple(exclude_modules) if exclude_modules else None,
-            min_duration_ms=min_duration_ms,
-        )
-        # The original keeps a call when its caller or callee matches
-        # include_modules: recording those modules, with their calls out
-        # as leaves, is the closest scope.
-        self._scope = core_scope.trace_scope(
-            scope=list(self.options.include_modules) if self.options.include_modules else "all",
-            exclude_modules=self.options.exclude_modules,
-        )
+        self.options, self._scope = scope_setup(
+            include_args=include_args, sampling_rate=sampling_rate,
+            include_modules=include_modules, exclude_modules=exclude_modules,
+            min_duration_ms=min_duration_ms)
         self._graph: Optional[CallGraph] = None
         self._token: Optional[contextvars.Token] = None
 

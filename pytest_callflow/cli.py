@@ -20,19 +20,15 @@ import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import _native
 from .exports import FORMATS, SUFFIXES, VALUES, has_times, render, write_output
-from .gate import CallerChains, finding_record
+from .baseline import python_minor
+from .gate import CallerChains, Policy, compare, finding_lines, finding_record
 from .graph import CallGraph
 from .textreport import print_report
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
 
 COMMANDS = ("show", "diff", "export", "html")
-
-_LABELS = {"regression": "REGRESSION", "warning": "warning", "improvement": "improvement",
-           "note": "note"}
-
 
 class CommandError(Exception):
     """A failure to report as ``error: ...`` with exit status 2."""
@@ -157,9 +153,7 @@ def _show(ns: argparse.Namespace) -> int:
 
 
 def _minor(version: Any) -> Optional[str]:
-    if not isinstance(version, str) or not version:
-        return None
-    return ".".join(version.split(".")[:2])
+    return python_minor(version) if isinstance(version, str) and version else None
 
 
 def _verdict(findings: Sequence[Dict[str, Any]]) -> str:
@@ -184,18 +178,13 @@ def diff_graphs(baseline: CallGraph, current: CallGraph, ns: argparse.Namespace
     if other_python:
         notes.append(f"baseline recorded on Python {py_base}, current on {py_cur}: "
                      "count changes are warnings, not regressions")
+    policy = Policy(max_calls_increase=ns.max_calls_increase,
+                    improvement_threshold=ns.improvement_threshold, strict=ns.strict,
+                    compare_time=ns.time, time_threshold=ns.time_threshold,
+                    time_floor_ns=int(round(ns.time_floor_ms * 1e6)), ignore=ns.ignore)
     try:
-        findings = _native.compare(
-            baseline._view().graph, current._view().graph,
-            max_calls_increase=ns.max_calls_increase,
-            improvement_threshold=ns.improvement_threshold,
-            strict=ns.strict,
-            compare_time=ns.time,
-            time_threshold=ns.time_threshold,
-            time_floor_ns=int(round(ns.time_floor_ms * 1e6)),
-            counts_are_warnings=other_python,
-            ignore=list(ns.ignore),
-        )
+        findings = compare(baseline._view().graph, current._view().graph, policy,
+                           counts_are_warnings=other_python)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     if ns.time and not (has_times(baseline) and has_times(current)):
@@ -240,10 +229,8 @@ def _diff(ns: argparse.Namespace) -> int:
               f"{current.total_calls}")
         for note in notes:
             print(f"note: {note}")
-        for r in records:
-            print(f"{_LABELS.get(r['verdict'], r['verdict']):<12}{r['message']}")
-            if r.get("chain"):
-                print(f"{'':<12}  via {r['chain']}")
+        for text in finding_lines(records):
+            print(text)
     return EXIT_REGRESSION if regressions else EXIT_OK
 
 

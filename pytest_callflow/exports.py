@@ -21,9 +21,9 @@ from __future__ import annotations
 import json
 import marshal
 import os
-import tempfile
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Union
 
+from .baseline import write_atomic
 from .graph import CallGraph, untraced
 
 if TYPE_CHECKING:
@@ -101,28 +101,13 @@ def _preorder(root: "ContextNode") -> Iterator[Tuple["ContextNode", Tuple[str, .
 
 
 def write_output(path: PathArg, data: Union[str, bytes]) -> None:
-    """Replace ``path`` atomically (a temporary file in the same directory,
-    then a rename), creating missing parent directories; OSError names
-    the path."""
+    """Replace ``path`` atomically (``baseline.write_atomic``), creating
+    missing parent directories; OSError names the path."""
     target = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(target))
     try:
-        os.makedirs(parent, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".callflow-", dir=parent)
+        write_atomic(target, data)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise OSError(exc.errno, f"cannot write {target}: {exc.strerror or exc}") from None
-        raise
 
 
 # ---------------------------------------------------------------------------

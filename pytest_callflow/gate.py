@@ -392,11 +392,19 @@ def section_text(verdict: str, records: Sequence[Mapping[str, Any]], notes: Sequ
         head += f"; baseline {baseline_file}"
     lines = [head]
     lines.extend(f"note: {n}" for n in notes)
+    lines.extend(finding_lines(records))
+    return "\n".join(lines)
+
+
+def finding_lines(records: Sequence[Mapping[str, Any]]) -> List[str]:
+    """Finding records as text lines: label and message, then the caller
+    chain (also the ``callflow diff`` output)."""
+    lines = []
     for r in records:
         lines.append(f"{_LABELS.get(r['verdict'], r['verdict']):<12}{r['message']}")
         if r.get("chain"):
             lines.append(f"{'':<12}  via {r['chain']}")
-    return "\n".join(lines)
+    return lines
 
 
 def failure_text(judgement: Judgement, records: Sequence[Mapping[str, Any]]) -> str:

@@ -23,10 +23,14 @@ _SHOWN = 20
 def write_leaks_json(path: str, python: str, leaks: Dict[str, Result]) -> Optional[str]:
     """--callflow-json of a session checked for leaks without the call-flow
     gate: the same document with no traced tests; an error text or None."""
-    doc = {"schema": SESSION_SCHEMA, "python": python, "tests": {}, "unused": [],
-           "updated": [], "errors": [], "leaks": leaks}
+    return _write_session_json(path, {"schema": SESSION_SCHEMA, "python": python, "tests": {},
+                                      "unused": [], "updated": [], "errors": [],
+                                      "leaks": leaks})
+
+
+def _write_session_json(path: str, doc: Dict[str, Any]) -> Optional[str]:
+    """Write a --callflow-json document; an error text or None."""
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         store_mod.write_atomic(path, json.dumps(doc, indent=1, sort_keys=True,
                                                 ensure_ascii=False) + "\n")
     except OSError as exc:
@@ -158,13 +162,9 @@ class SessionResults:
         }
         path = self.settings.json_path
         assert path is not None
-        try:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            store_mod.write_atomic(path, json.dumps(doc, indent=1, sort_keys=True,
-                                                    ensure_ascii=False) + "\n")
-        except OSError as exc:
-            self.failed_writes.append(f"cannot write --callflow-json {path}: "
-                                      f"{exc.strerror or exc}")
+        error = _write_session_json(path, doc)
+        if error is not None:
+            self.failed_writes.append(error)
 
     def _write_html(self) -> None:
         from .html import write_session_report  # only when the report is asked for
