@@ -71,6 +71,16 @@ static __attribute__((noinline, cold)) void spawn(cf_thread *th, uint32_t want) 
     PyErr_Restore(et, ev, tb);
 }
 
+/* A call the caller's node cached (cf_rec_cache_child) is cached in the
+ * code's record too. */
+static inline void remember_child(const cf_session *s, cf_coderec *rec, uint32_t parent,
+                                  const void *code) {
+    if (parent == CF_NO_NODE || s->nodes[parent].last_code != code) return;
+    rec->cache_serial = s->serial;
+    rec->cache_parent = parent;
+    rec->cache_child = s->nodes[parent].last_code_child;
+}
+
 /* The full path.  `done` are slots the caller already handled. */
 static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action act,
                                  int can_disable, uint32_t done, int64_t now) {
@@ -93,9 +103,12 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
         cf_session *s = cf_slots[slot].session;
         cf_tstack *t = th->stacks[slot];
         switch (act) {
-        case ACT_START:
+        case ACT_START: {
+            uint32_t parent = t->frames[t->depth - 1].node;
             cf_rec_call(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
+            remember_child(s, rec, parent, code);
             break;
+        }
         case ACT_RESUME:
             cf_rec_resume(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
             break;
@@ -111,13 +124,6 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
     Py_RETURN_NONE;
 }
 
-/* The full path out of line, so the fast path of a start saves few
- * registers. */
-static __attribute__((noinline)) PyObject *on_start_slow(PyObject *const *args, Py_ssize_t nargs,
-                                                         uint32_t done, int64_t now) {
-    return on_event(args, nargs, ACT_START, 1, done, now);
-}
-
 /* None is immortal on 3.12+: the interpreter's DECREF of the result is a
  * no-op, so the hot paths hand it back without the INCREF's check. */
 #define RETURN_NONE_FAST return Py_None
@@ -126,10 +132,10 @@ static __attribute__((noinline)) PyObject *on_start_slow(PyObject *const *args, 
  * leaf that entered it): a transparent frame, pushed only to keep returns
  * matched.  It needs no time, so the clock is not read.  0: not such a
  * call (or a generator, or task machinery): take the other paths. */
-static inline int push_transparent(cf_tstack *t, uint32_t slot, PyCodeObject *code) {
+static inline int push_transparent(cf_tstack *t, uint32_t slot, const cf_coderec *rec,
+                                   PyCodeObject *code) {
     if (CF_UNLIKELY(t->depth == t->cap)) return 0;
-    cf_coderec *rec = cf_coderec_lookup(code);
-    if (!rec || (rec->flags & (CF_CODE_GENLIKE | CF_CODE_SPAWN)) || !((rec->out_mask >> slot) & 1))
+    if ((rec->flags & (CF_CODE_GENLIKE | CF_CODE_SPAWN)) || !((rec->out_mask >> slot) & 1))
         return 0;
     cf_frame *top = &t->frames[t->depth - 1];
     cf_frame *f = top + 1;
@@ -145,37 +151,76 @@ static inline int push_transparent(cf_tstack *t, uint32_t slot, PyCodeObject *co
     return 1;
 }
 
-static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
-    (void)self;
-    (void)kw;
-    cf_thread *th = cf_thread_current();
+/* The second cache: the code's record knows its child under the node on
+ * top (see remember_child).  A record out of date for the running scopes
+ * is left to the full path (refreshing it is a call). */
+static inline int call_cached_by_code(cf_session *s, cf_tstack *t, PyCodeObject *code,
+                                      int64_t now) {
+    uint32_t parent = t->frames[t->depth - 1].node;
+    if (parent == CF_NO_NODE || t->depth == t->cap) return 0;
+    const cf_coderec *rec = cf_coderec_lookup_current(code);
+    if (!rec || rec->cache_serial != s->serial || rec->cache_parent != parent)
+        return 0;
+    return cf_rec_push_child(s, t, code, rec->cache_child, now);
+}
+
+/* The thread's state when it is up to date, else NULL (without the call
+ * that would bring it up to date). */
+static inline cf_thread *thread_if_synced(void) {
+    cf_thread *th = cf_tls;
+    return CF_LIKELY(th && th->gen == cf_scope_gen) ? th : NULL;
+}
+
+/* The fast path of a start, which calls nothing, so that the compiler
+ * saves no registers for it: one session records this thread and the call
+ * is a transparent frame or one of the two caches knows it.  0: take the
+ * full path. */
+static inline int start_fast(PyObject *const *args, size_t nf) {
+    cf_thread *th = thread_if_synced();
     /* A busy thread has an empty mask (see cf_thread_set_busy). */
+    if (CF_UNLIKELY(!th || PyVectorcall_NARGS(nf) < 1 || !one_slot(th->mask))) return 0;
+    uint32_t slot = (uint32_t)__builtin_ctz(th->mask);
+    cf_tstack *t = th->stacks[slot];
+    if (t->frames[t->depth - 1].kind != CF_FRAME_IN) {
+        cf_coderec *rec = cf_coderec_lookup_current((PyCodeObject *)args[0]);
+        if (rec && push_transparent(t, slot, rec, (PyCodeObject *)args[0])) return 1;
+    }
+    int64_t now;
+    if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
+    cf_session *s = cf_slots[slot].session;
+    int pushed = cf_rec_call_cached(s, t, args[0], now);
+    if (!pushed) pushed = call_cached_by_code(s, t, (PyCodeObject *)args[0], now);
+    if (pushed == 2) t->frames[t->depth - 1].key = frame_key(th);
+    return pushed;
+}
+
+static __attribute__((noinline)) PyObject *start_slow(PyObject *const *args, size_t nf) {
+    cf_thread *th = cf_thread_current();
     if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
         uint32_t mask = th->mask;
-        /* One session (the usual case), known from the caller's node cache. */
-        if (CF_LIKELY(one_slot(mask))) {
-            uint32_t slot = (uint32_t)__builtin_ctz(mask);
-            cf_tstack *t = th->stacks[slot];
-            if (t->frames[t->depth - 1].kind != CF_FRAME_IN &&
-                push_transparent(t, slot, (PyCodeObject *)args[0]))
-                RETURN_NONE_FAST;
-            int64_t now = cf_now();
-            if (CF_LIKELY(cf_rec_call_cached(cf_slots[slot].session, t, args[0], now)))
-                RETURN_NONE_FAST;
-            return on_start_slow(args, PyVectorcall_NARGS(nf), 0, now);
-        }
         int64_t now = cf_now();
         /* Several sessions: each may know it from its own cache. */
         uint32_t done = 0;
-        CF_FOR_EACH_SLOT(mask, slot) {
-            if (!cf_rec_call_cached(cf_slots[slot].session, th->stacks[slot], args[0], now))
-                break;
-            done |= 1u << slot;
+        if (!one_slot(mask)) {
+            CF_FOR_EACH_SLOT(mask, slot) {
+                cf_tstack *t = th->stacks[slot];
+                int pushed = cf_rec_call_cached(cf_slots[slot].session, t, args[0], now);
+                if (!pushed) break;
+                if (pushed == 2) t->frames[t->depth - 1].key = frame_key(th);
+                done |= 1u << slot;
+            }
+            if (mask && done == mask) Py_RETURN_NONE;
         }
-        if (mask && done == mask) Py_RETURN_NONE;
-        return on_start_slow(args, PyVectorcall_NARGS(nf), done, now);
+        return on_event(args, PyVectorcall_NARGS(nf), ACT_START, 1, done, now);
     }
-    return on_start_slow(args, PyVectorcall_NARGS(nf), 0, cf_now());
+    return on_event(args, PyVectorcall_NARGS(nf), ACT_START, 1, 0, cf_now());
+}
+
+static PyObject *cb_start(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
+    (void)self;
+    (void)kw;
+    if (CF_LIKELY(start_fast(args, nf))) RETURN_NONE_FAST;
+    return start_slow(args, nf);
 }
 static PyObject *cb_resume(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
@@ -242,28 +287,35 @@ static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeO
     Py_RETURN_NONE;
 }
 
-static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int can_disable,
-                                  PyObject *unwind) {
+/* The fast path of a return or unwind, which calls nothing (see
+ * start_fast): one session records this thread and the returning frame is
+ * on top, neither a task's frame nor a coroutine whose end the task step
+ * notes.  0: take the full path. */
+static inline int return_fast(PyObject *const *args, size_t nf) {
+    cf_thread *th = thread_if_synced();
+    if (CF_UNLIKELY(!th || PyVectorcall_NARGS(nf) < 1 || !one_slot(th->mask))) return 0;
+    uint32_t slot = (uint32_t)__builtin_ctz(th->mask);
+    cf_tstack *t = th->stacks[slot];
+    const cf_frame *top = &t->frames[t->depth - 1];
+    /* The root frame's code is NULL, so an empty stack never matches. */
+    if (CF_UNLIKELY(top->code != (void *)args[0] || top->task || (top->key && t->task_depth)))
+        return 0;
+    if (top->kind != CF_FRAME_TRANSPARENT) { /* transparent frames need no time */
+        int64_t now;
+        if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
+        cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
+    }
+    t->depth--;
+    return 1;
+}
+
+static __attribute__((noinline)) PyObject *on_return(PyObject *const *args, Py_ssize_t nargs,
+                                                     int can_disable, PyObject *unwind) {
     if (CF_UNLIKELY(nargs < 1)) Py_RETURN_NONE;
     cf_thread *th = cf_thread_current();
     if (CF_UNLIKELY(!th)) Py_RETURN_NONE;
     PyCodeObject *code = (PyCodeObject *)args[0];
     uint32_t mask = th->mask, done = 0;
-    /* The root frame's code is NULL, so an empty stack never matches. */
-    if (CF_LIKELY(one_slot(mask))) {
-        uint32_t slot = (uint32_t)__builtin_ctz(mask);
-        cf_tstack *t = th->stacks[slot];
-        const cf_frame *top = &t->frames[t->depth - 1];
-        /* Task frames, and generator-like ones inside a task step, end
-         * through cf_rec_end (the step's bookkeeping). */
-        if (CF_LIKELY(top->code == (void *)code && !top->task && !(top->key && t->task_depth))) {
-            if (top->kind != CF_FRAME_TRANSPARENT) /* transparent frames need no time */
-                cf_rec_close(cf_slots[slot].session, t, t->depth - 1, cf_now());
-            t->depth--;
-            RETURN_NONE_FAST;
-        }
-        return on_return_slow(th, code, mask, 0, can_disable, unwind, cf_now());
-    }
     int64_t now = cf_now();
     CF_FOR_EACH_SLOT(mask, slot) {
         cf_tstack *t = th->stacks[slot];
@@ -281,8 +333,8 @@ static inline PyObject *on_return(PyObject *const *args, Py_ssize_t nargs, int c
 static PyObject *cb_return(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
     (void)kw;
-    Py_ssize_t n = PyVectorcall_NARGS(nf);
-    return on_return(args, n, 1, NULL);
+    if (CF_LIKELY(return_fast(args, nf))) RETURN_NONE_FAST;
+    return on_return(args, PyVectorcall_NARGS(nf), 1, NULL);
 }
 static PyObject *cb_unwind(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;

@@ -174,6 +174,7 @@ cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th, PyObject *owner
     if (rec) {
         rec->func = id;
         rec->flags = flags;
+        rec->cache_serial = 0;
         cf_coderec_refresh(rec);
 #if PY_VERSION_HEX >= 0x030C0000
         if (PyUnstable_Code_SetExtra((PyObject *)code, cf_code_extra_index, rec) < 0) {

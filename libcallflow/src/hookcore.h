@@ -78,6 +78,11 @@ typedef struct cf_coderec {
     uint32_t gen;      /* cf_scope_gen for which the masks hold */
     uint32_t in_mask;  /* slots where the code is CF_CLASS_IN */
     uint32_t out_mask; /* slots where it is CF_CLASS_OUT; neither: SKIP */
+    /* The last call of this code that the caller's node could cache: under
+     * node `cache_parent` of the tree with serial `cache_serial` (0: none),
+     * it went to node `cache_child`.  A second cache beside the nodes' own
+     * (a caller that alternates between two callees misses that one). */
+    uint32_t cache_serial, cache_parent, cache_child;
 } cf_coderec;
 
 extern CF_HIDDEN Py_ssize_t cf_code_extra_index;
@@ -104,6 +109,16 @@ static inline cf_coderec *cf_coderec_lookup(PyCodeObject *code) {
                           : NULL;
     if (CF_LIKELY(rec) && CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
     return rec;
+}
+
+/* The code's record when it exists and is up to date for the running
+ * scopes, else NULL: for fast paths that must not call out. */
+static inline cf_coderec *cf_coderec_lookup_current(PyCodeObject *code) {
+    const cf_code_extras *ex = (const cf_code_extras *)code->co_extra;
+    cf_coderec *rec = ex && cf_code_extra_index < ex->ce_size
+                          ? (cf_coderec *)ex->ce_extras[cf_code_extra_index]
+                          : NULL;
+    return rec && rec->gen == cf_scope_gen ? rec : NULL;
 }
 
 static inline cf_coderec *cf_coderec_get(PyCodeObject *code, cf_thread *th) {

@@ -22,7 +22,11 @@
 enum { CF_FRAME_IN = 0, CF_FRAME_LEAF = 1, CF_FRAME_TRANSPARENT = 2 };
 
 #define CF_REFUSED (UINT32_MAX - 1) /* children map: path refused at the cap */
-#define CF_NODE_LEAF 1u
+/* cf_node.flags, fixed when the node is made (cf_rec_new_child). */
+#define CF_NODE_LEAF 1u     /* an outside function recorded as a leaf */
+#define CF_NODE_KEYED 2u    /* a generator or coroutine: its frames carry a key */
+#define CF_NODE_OWN_CORO 4u /* a coroutine or async generator that is not a
+                               builtin: its ends in a task step are noted */
 
 typedef struct cf_node {
     uint32_t func;
@@ -119,6 +123,8 @@ struct cf_session {
     uint64_t scope_hash;  /* cf_session_scope_hash */
     cf_async *async;      /* asyncio tasks (tasks.c), NULL until one is seen */
     int64_t blocking_ns;  /* a task step longer than this blocks the loop */
+    uint32_t serial;      /* new for every tree (session, reset): tags the
+                             code records' child cache (hookcore.h) */
 };
 
 /* Slow paths (session.c). */
@@ -147,6 +153,17 @@ static inline uint32_t cf_tree_child(cf_session *s, uint32_t parent,
     p->last_func = func;
     p->last_child = c;
     return c;
+}
+
+/* Remember that `parent`'s last call of `code` went to `child`: the hooks'
+ * fast path (cf_rec_call_cached) then finds the child without the code's
+ * record.  Only for calls whose handling depends on nothing but the two
+ * nodes' functions and the kind of frame on top (checked again there). */
+static inline void cf_rec_cache_child(cf_session *s, uint32_t parent, const void *code,
+                                      uint32_t child) {
+    cf_node *p = &s->nodes[parent];
+    p->last_code = code;
+    p->last_code_child = child;
 }
 
 /* The next free frame with its common fields set, or NULL when the stack
@@ -185,11 +202,9 @@ static inline void cf_rec_push(cf_session *s, cf_tstack *t, uint32_t func, int c
         f->node = parent == CF_NO_NODE ? CF_NO_NODE : cf_tree_child(s, parent, func, f->kind);
         if (f->node != CF_NO_NODE) {
             s->nodes[f->node].calls++;
-            if (!key) { /* generators keep the full path: they need a key */
-                cf_node *p = &s->nodes[top->node];
-                p->last_code = code;
-                p->last_code_child = f->node;
-            }
+            /* Generators are cached by cf_rec_call_genlike, when their
+             * frame can never begin an asyncio task. */
+            if (!key) cf_rec_cache_child(s, top->node, code, f->node);
         } else {
             cf_rec_enter_overflow(s, t, f);
         }
@@ -216,33 +231,46 @@ static inline void cf_rec_call(cf_session *s, cf_tstack *t, uint32_t func,
 }
 
 /* The hooks' fast path for a call: when the caller's node last saw this
- * very code object, the child node (and so the function and its class) is
- * known without consulting the code record.  A leaf child is only valid
- * under a recorded in-scope caller.  Returns 0 when the full path is needed. */
+ * very code object (or the code's record says which child it went to under
+ * this node), the child node (and so the function and its class) is known
+ * without the full path.  A leaf child is only valid under a recorded
+ * in-scope caller, a generator or coroutine only under the caller's own
+ * recorded frame (cached so by cf_rec_call_genlike).  Returns 0 when the
+ * full path is needed, 1 when pushed, 2 when pushed as a generator or
+ * coroutine whose frame key the caller must set. */
+static inline int cf_rec_push_child(cf_session *s, cf_tstack *t, const void *code,
+                                    uint32_t c, int64_t now) {
+    cf_frame *top = &t->frames[t->depth - 1];
+    cf_node *n = &s->nodes[c];
+    uint32_t flags = n->flags;
+    if (CF_UNLIKELY(flags & (CF_NODE_LEAF | CF_NODE_KEYED))) {
+        if ((flags & CF_NODE_LEAF) && top->kind != CF_FRAME_IN) return 0;
+        if ((flags & CF_NODE_KEYED) && top->kind == CF_FRAME_TRANSPARENT) return 0;
+    }
+    cf_frame *f = top + 1;
+    /* ovf and outer_* are left as they are: they are read only for frames
+     * without a node. */
+    f->code = code;
+    f->key = NULL;
+    f->start = now;
+    f->child = 0;
+    f->node = c;
+    f->rec = t->depth;
+    f->func = n->func;
+    f->kind = (flags & CF_NODE_LEAF) ? CF_FRAME_LEAF : CF_FRAME_IN;
+    f->task = 0;
+    n->calls++;
+    t->depth++;
+    return (flags & CF_NODE_KEYED) ? 2 : 1;
+}
+
 static inline int cf_rec_call_cached(cf_session *s, cf_tstack *t, const void *code,
                                      int64_t now) {
     cf_frame *top = &t->frames[t->depth - 1];
     if (top->node == CF_NO_NODE || t->depth == t->cap) return 0;
     const cf_node *p = &s->nodes[top->node];
     if (p->last_code != code) return 0;
-    uint32_t c = p->last_code_child;
-    cf_node *n = &s->nodes[c];
-    uint8_t kind = (n->flags & CF_NODE_LEAF) ? CF_FRAME_LEAF : CF_FRAME_IN;
-    if (kind == CF_FRAME_LEAF && top->kind != CF_FRAME_IN) return 0;
-    cf_frame *f = top + 1;
-    /* key, ovf and outer_* are left as they are: they are read only for
-     * generators (never cached) and for frames without a node. */
-    f->code = code;
-    f->start = now;
-    f->child = 0;
-    f->node = c;
-    f->rec = t->depth;
-    f->func = n->func;
-    f->kind = kind;
-    f->task = 0;
-    n->calls++;
-    t->depth++;
-    return 1;
+    return cf_rec_push_child(s, t, code, p->last_code_child, now);
 }
 
 /* Account a recorded frame's running time (on return, unwind or yield). */
@@ -264,6 +292,16 @@ static inline void cf_rec_close(cf_session *s, cf_tstack *t, uint32_t idx,
     }
 }
 
+/* Inside a task step, the project's own coroutines note their ends (what
+ * the step awaited, what ran past the blocking threshold). */
+static inline void cf_rec_note_if_own(cf_session *s, cf_tstack *t, uint32_t idx, int exit,
+                                      int64_t now) {
+    const cf_frame *f = &t->frames[idx];
+    if (f->key && CF_UNLIKELY(t->task_depth) && f->kind == CF_FRAME_IN &&
+        f->node != CF_NO_NODE && (s->nodes[f->node].flags & CF_NODE_OWN_CORO))
+        cf_rec_note_end(s, t, f, idx, exit, now);
+}
+
 /* The frame of `code` leaves the stack (exit: enum CF_EXIT_*): it returned
  * or unwound, or (a generator or coroutine, CF_EXIT_YIELD) it yielded and
  * its node waits for the resumption.  Events for frames that started
@@ -278,9 +316,7 @@ static inline void cf_rec_end(cf_session *s, cf_tstack *t, const void *code, int
     }
     cf_rec_close(s, t, d - 1, now);
     cf_frame *f = &t->frames[d - 1];
-    if (f->key && CF_UNLIKELY(t->task_depth) && f->kind == CF_FRAME_IN &&
-        f->node != CF_NO_NODE)
-        cf_rec_note_end(s, t, f, d - 1, exit, now);
+    cf_rec_note_if_own(s, t, d - 1, exit, now);
     if (exit == CF_EXIT_YIELD && f->key) cf_rec_suspend(s, f, now);
     if (CF_UNLIKELY(f->task)) cf_task_left(s, t, f, exit, now);
     t->depth = d - 1;

@@ -107,7 +107,10 @@ uint64_t cf_session_scope_hash(const cf_session *s) { return s->scope_hash; }
 
 /* ---------------------------------------------------------- lifecycle */
 
+static uint32_t g_tree_serial; /* under the GIL, as every session call */
+
 static int reset_tree(cf_session *s) {
+    s->serial = ++g_tree_serial ? g_tree_serial : ++g_tree_serial; /* never 0 */
     s->nnodes = 1;
     cf_node *root = &s->nodes[0];
     memset(root, 0, sizeof(*root));
@@ -279,6 +282,12 @@ uint32_t cf_rec_new_child(cf_session *s, uint32_t parent, uint32_t func,
     c->parent = parent;
     c->last_func = CF_NO_FUNC;
     c->flags = kind == CF_FRAME_LEAF ? CF_NODE_LEAF : 0;
+    const cf_funcinfo *fi = cf_registry_get(func);
+    uint32_t ff = fi ? fi->flags : 0;
+    if (ff & (CF_FUNC_GENERATOR | CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR))
+        c->flags |= CF_NODE_KEYED;
+    if ((ff & (CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR)) && !(ff & CF_FUNC_EXTERNAL))
+        c->flags |= CF_NODE_OWN_CORO;
     s->nnodes++;
     return idx;
 }
@@ -356,28 +365,29 @@ uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
 }
 
 void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now) {
-    uint32_t idx = cf_map_get(&s->susp_index, (uint64_t)(uintptr_t)f->key);
-    if (idx == CF_MAP_MISSING) {
-        int reused = s->susp_free != CF_NO_NODE;
-        if (reused) {
-            idx = s->susp_free;
-        } else {
-            if (s->nsusp == s->susp_alloc) {
-                uint32_t n = s->susp_alloc ? s->susp_alloc * 2 : 64;
-                cf_susp *grown = realloc(s->susp, (size_t)n * sizeof(cf_susp));
-                if (!grown) {
-                    s->lost_events++;
-                    return;
-                }
-                s->susp = grown;
-                s->susp_alloc = n;
-            }
-            idx = s->nsusp;
-        }
-        if (cf_map_put(&s->susp_index, (uint64_t)(uintptr_t)f->key, idx) < 0) {
+    /* The slot a new entry would take: the free chain's head, else the
+     * next one at the end (grown first, so the map never names a slot that
+     * does not exist). */
+    if (s->susp_free == CF_NO_NODE && s->nsusp == s->susp_alloc) {
+        uint32_t n = s->susp_alloc ? s->susp_alloc * 2 : 64;
+        cf_susp *grown = realloc(s->susp, (size_t)n * sizeof(cf_susp));
+        if (!grown) {
             s->lost_events++;
             return;
         }
+        s->susp = grown;
+        s->susp_alloc = n;
+    }
+    int reused = s->susp_free != CF_NO_NODE;
+    uint32_t fresh = reused ? s->susp_free : s->nsusp;
+    int64_t got = cf_map_get_or_put(&s->susp_index, (uint64_t)(uintptr_t)f->key, fresh);
+    if (got < 0) {
+        s->lost_events++;
+        return;
+    }
+    uint32_t idx = (uint32_t)got;
+    if (idx == CF_MAP_MISSING) { /* inserted: the slot is taken */
+        idx = fresh;
         if (reused)
             s->susp_free = s->susp[idx].node;
         else
@@ -399,12 +409,10 @@ void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now) {
 
 int cf_rec_take_suspended(cf_session *s, void *key, const void *code,
                           cf_susp *out) {
-    uint64_t k = (uint64_t)(uintptr_t)key;
-    uint32_t idx = cf_map_get(&s->susp_index, k);
+    uint32_t idx = cf_map_remove(&s->susp_index, (uint64_t)(uintptr_t)key);
     if (idx == CF_MAP_MISSING) return 0;
     cf_susp found = s->susp[idx];
-    /* The slot goes on the free chain (no entry moves: one map operation). */
-    cf_map_remove(&s->susp_index, k);
+    /* The slot goes on the free chain (no entry moves). */
     s->susp[idx].key = NULL;
     s->susp[idx].node = s->susp_free;
     s->susp_free = idx;

@@ -210,9 +210,21 @@ void cf_rec_call_genlike(cf_session *s, cf_tstack *t, uint32_t func, int cls,
      * internals do not count: a library's runner task may await it) may be
      * the outermost one of a task: ask which task runs (rarely: a task's
      * frame keeps its binding across suspensions). */
-    if (cls != CF_CLASS_IN || !cf_task_probe || !func_is(func, CF_FUNC_COROUTINE) ||
-        (top->kind != CF_FRAME_TRANSPARENT &&
-         func_is(top->func, CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR))) {
+    int top_recorded = top->kind != CF_FRAME_TRANSPARENT;
+    uint32_t parent = top->node;
+    if (cls != CF_CLASS_IN || !func_is(func, CF_FUNC_COROUTINE) ||
+        (top_recorded && func_is(top->func, CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR))) {
+        /* Never a task's outermost coroutine, whatever runs: what decided it
+         * is the two functions and a recorded frame on top, which is what
+         * the hooks' cache checks again (cf_rec_push_child). */
+        uint32_t depth = t->depth;
+        cf_rec_push(s, t, func, cls, code, key, now, CF_PARENT_TOP);
+        if (top_recorded && parent != CF_NO_NODE && t->depth == depth + 1 &&
+            t->frames[depth].node != CF_NO_NODE)
+            cf_rec_cache_child(s, parent, code, t->frames[depth].node);
+        return;
+    }
+    if (!cf_task_probe) {
         cf_rec_push(s, t, func, cls, code, key, now, CF_PARENT_TOP);
         return;
     }
@@ -241,7 +253,7 @@ void cf_rec_call_genlike(cf_session *s, cf_tstack *t, uint32_t func, int cls,
      * loop.create_task for it, else (a loop that creates tasks in C) under
      * the frame of its creating task that was innermost when that task
      * last suspended (where it awaits the new task, a gather or a group). */
-    uint32_t parent = CF_PARENT_TOP;
+    parent = CF_PARENT_TOP;
     uint32_t ptask = a->tasks[idx].parent;
     uint32_t made_at = cf_map_remove(&a->spawns, (uint64_t)(uintptr_t)key);
     if (fresh && made_at != CF_MAP_MISSING)
@@ -299,10 +311,7 @@ static int64_t blocking_ticks(cf_session *s);
 
 void cf_rec_note_end(cf_session *s, cf_tstack *t, const cf_frame *f, uint32_t idx, int exit,
                      int64_t now) {
-    const cf_funcinfo *fi = cf_registry_get(f->func);
-    if (!fi || !(fi->flags & (CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR)) ||
-        (fi->flags & CF_FUNC_EXTERNAL))
-        return;
+    /* The caller checked that f is one of the project's coroutines. */
     if (exit == CF_EXIT_YIELD && !t->yield_fresh) {
         t->yield_fresh = 1;
         t->yield_node = f->node;

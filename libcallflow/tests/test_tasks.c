@@ -216,3 +216,43 @@ Test(tasks, timeline_is_capped_and_counts_the_rest) {
     cr_assert_eq(int_at(doc, "timeline_dropped"), CF_TIMELINE_CAP + 1);
     json_decref(doc);
 }
+
+/* The hooks' call cache (cf_rec_call_cached) may serve a coroutine only
+ * where it can never begin a task: awaited by a recorded coroutine.  One
+ * that the event loop starts (a sync frame on top) always takes the full
+ * path, so each such start is asked which task runs. */
+Test(tasks, call_cache_only_for_awaited_coroutines) {
+    cf_rec_call(s, t, SYNC, CF_CLASS_IN, &code_sync, NULL, 0);
+    run_task(1, 0, "Task-1");
+    cf_rec_call(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 10);
+    uint32_t sync_node = t->frames[1].node, main_node = t->frames[2].node;
+    cr_assert_neq(s->nodes[sync_node].last_code, (const void *)&code_main,
+                  "a task's outermost coroutine must not be cached");
+    cf_rec_call(s, t, HELPER, CF_CLASS_IN, &code_helper, &k_helper, 11);
+    cr_assert_eq(s->nodes[main_node].last_code, (const void *)&code_helper);
+    uint32_t helper_node = s->nodes[main_node].last_code_child;
+    cr_assert(s->nodes[helper_node].flags & CF_NODE_KEYED);
+    cr_assert(s->nodes[helper_node].flags & CF_NODE_OWN_CORO);
+    cf_rec_return(s, t, &code_helper, 12);
+
+    /* Served from the cache: the frame is pushed, the key left to the hook. */
+    cr_assert_eq(cf_rec_call_cached(s, t, &code_helper, 13), 2);
+    cr_assert_eq(t->frames[t->depth - 1].node, helper_node);
+    t->frames[t->depth - 1].key = &k_helper;
+    cf_rec_return(s, t, &code_helper, 14);
+    cr_assert_eq(s->nodes[helper_node].calls, 2);
+    cf_rec_return(s, t, &code_main, 20);
+
+    /* Under outside code (a transparent frame on top, as the hooks push
+     * for a library's internals) the cached coroutine child is refused:
+     * the coroutine may be a task's, driven by that code. */
+    cf_rec_call(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 30);
+    cf_frame *top = &t->frames[t->depth - 1];
+    cf_frame *f = top + 1;
+    *f = *top;
+    f->kind = CF_FRAME_TRANSPARENT;
+    f->code = &code_sync;
+    f->key = NULL;
+    t->depth++;
+    cr_assert_eq(cf_rec_call_cached(s, t, &code_helper, 31), 0);
+}
