@@ -287,10 +287,11 @@ static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeO
     Py_RETURN_NONE;
 }
 
-/* The fast path of a return or unwind, which calls nothing (see
- * start_fast): one session records this thread and the returning frame is
- * on top, neither a task's frame nor a coroutine whose end the task step
- * notes.  0: take the full path. */
+/* The fast path of a return, which calls nothing (see start_fast): one
+ * session records this thread, the returning frame is on top and is not a
+ * task's own frame, and if it is a coroutine of a task step its end needs
+ * no note (it ran less than the blocking threshold).  0: take the full
+ * path. */
 static inline int return_fast(PyObject *const *args, size_t nf) {
     cf_thread *th = thread_if_synced();
     if (CF_UNLIKELY(!th || PyVectorcall_NARGS(nf) < 1 || !one_slot(th->mask))) return 0;
@@ -298,12 +299,14 @@ static inline int return_fast(PyObject *const *args, size_t nf) {
     cf_tstack *t = th->stacks[slot];
     const cf_frame *top = &t->frames[t->depth - 1];
     /* The root frame's code is NULL, so an empty stack never matches. */
-    if (CF_UNLIKELY(top->code != (void *)args[0] || top->task || (top->key && t->task_depth)))
-        return 0;
+    if (CF_UNLIKELY(top->code != (void *)args[0] || top->task)) return 0;
     if (top->kind != CF_FRAME_TRANSPARENT) { /* transparent frames need no time */
         int64_t now;
         if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
-        cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
+        cf_session *s = cf_slots[slot].session;
+        if (CF_UNLIKELY(cf_rec_own_in_step(s, t, top)) && now - top->start > s->quick_ticks)
+            return 0;
+        cf_rec_close(s, t, t->depth - 1, now);
     }
     t->depth--;
     return 1;

@@ -125,6 +125,9 @@ struct cf_session {
     int64_t blocking_ns;  /* a task step longer than this blocks the loop */
     uint32_t serial;      /* new for every tree (session, reset): tags the
                              code records' child cache (hookcore.h) */
+    int64_t quick_ticks;  /* the blocking threshold in clock ticks once
+                             tasks.c worked it out, else 0: a coroutine that
+                             ran no longer since it resumed blocked nothing */
 };
 
 /* Slow paths (session.c). */
@@ -292,14 +295,25 @@ static inline void cf_rec_close(cf_session *s, cf_tstack *t, uint32_t idx,
     }
 }
 
-/* Inside a task step, the project's own coroutines note their ends (what
- * the step awaited, what ran past the blocking threshold). */
+/* Inside a task step, the project's own coroutines note their ends: the
+ * first yield is what the step awaited; one that ran past the blocking
+ * threshold since it resumed may be what blocked the loop (tasks.c). */
+static inline int cf_rec_own_in_step(const cf_session *s, const cf_tstack *t,
+                                     const cf_frame *f) {
+    return f->key && CF_UNLIKELY(t->task_depth) && f->kind == CF_FRAME_IN &&
+           f->node != CF_NO_NODE && (s->nodes[f->node].flags & CF_NODE_OWN_CORO);
+}
+
 static inline void cf_rec_note_if_own(cf_session *s, cf_tstack *t, uint32_t idx, int exit,
                                       int64_t now) {
     const cf_frame *f = &t->frames[idx];
-    if (f->key && CF_UNLIKELY(t->task_depth) && f->kind == CF_FRAME_IN &&
-        f->node != CF_NO_NODE && (s->nodes[f->node].flags & CF_NODE_OWN_CORO))
-        cf_rec_note_end(s, t, f, idx, exit, now);
+    if (!cf_rec_own_in_step(s, t, f)) return;
+    if (exit == CF_EXIT_YIELD && !t->yield_fresh) {
+        t->yield_fresh = 1;
+        t->yield_node = f->node;
+        t->yield_func = f->func;
+    }
+    if (now - f->start > s->quick_ticks) cf_rec_note_blame(s, t, f, idx, now);
 }
 
 /* The frame of `code` leaves the stack (exit: enum CF_EXIT_*): it returned

@@ -309,14 +309,8 @@ void cf_rec_note_spawn(cf_session *s, cf_tstack *t, void *coro_key) {
 
 static int64_t blocking_ticks(cf_session *s);
 
-void cf_rec_note_end(cf_session *s, cf_tstack *t, const cf_frame *f, uint32_t idx, int exit,
-                     int64_t now) {
-    /* The caller checked that f is one of the project's coroutines. */
-    if (exit == CF_EXIT_YIELD && !t->yield_fresh) {
-        t->yield_fresh = 1;
-        t->yield_node = f->node;
-        t->yield_func = f->func;
-    }
+void cf_rec_note_blame(cf_session *s, cf_tstack *t, const cf_frame *f, uint32_t idx,
+                       int64_t now) {
     /* f->start is when it started or last resumed: within this step. */
     if (s->async && idx > t->blame_depth && now - f->start > blocking_ticks(s)) {
         t->blame_depth = idx;
@@ -349,6 +343,7 @@ static int64_t blocking_ticks(cf_session *s) {
         double k = cf_clock_ns_per_tick();
         a->blocking_ticks = k > 0 ? (int64_t)((double)s->blocking_ns / k) : s->blocking_ns;
         a->blocking_for = s->blocking_ns;
+        s->quick_ticks = a->blocking_ticks > 0 ? a->blocking_ticks : 0;
     }
     return a->blocking_ticks;
 }
@@ -438,6 +433,7 @@ void cf_session_adopt_task(cf_session *s, uint64_t thread, int64_t now) {
 
 void cf_session_set_blocking_threshold(cf_session *s, int64_t ns) {
     s->blocking_ns = ns > 0 ? ns : CF_DEFAULT_BLOCKING_NS;
+    s->quick_ticks = 0; /* worked out again for the new threshold */
 }
 
 static const char *func_name(uint32_t func) {

@@ -116,12 +116,11 @@ void cf_task_resumed(struct cf_session *s, struct cf_tstack *t, uint32_t task, i
 /* Its outermost coroutine yields (exit CF_EXIT_YIELD) or ends. */
 void cf_task_left(struct cf_session *s, struct cf_tstack *t, struct cf_frame *f, int exit,
                   int64_t now);
-/* A recorded generator-like frame (stack index idx) leaves the stack in a
- * task step: the first coroutine of the project's own code to yield is
- * where the step ended (its await); the deepest one that ran longer than
- * the blocking threshold is what blocked. */
-void cf_rec_note_end(struct cf_session *s, struct cf_tstack *t, const struct cf_frame *f,
-                     uint32_t idx, int exit, int64_t now);
+/* A coroutine of the project's own code that ran longer than the blocking
+ * threshold since it started or resumed ends (returns, unwinds or yields)
+ * inside a task step: the deepest such is what blocked the loop. */
+void cf_rec_note_blame(struct cf_session *s, struct cf_tstack *t, const struct cf_frame *f,
+                       uint32_t idx, int64_t now);
 /* loop.create_task's frame was just pushed on t: the task being made will
  * run the coroutine whose frame key is coro_key; its creator is the
  * innermost recorded frame below. */
