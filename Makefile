@@ -92,6 +92,7 @@ demo: install-demo-3.12
 bench: EXTRA_REQS := -r bench/requirements.txt
 bench: install-bench-3.11 install-bench-3.12
 	$(BUILD)/venv-bench-3.12/bin/python -m bench
+	$(BUILD)/venv-bench-3.12/bin/python bench/floor.py
 	$(BUILD)/venv-bench-3.12/bin/python bench/suite.py
 	$(BUILD)/venv-bench-3.12/bin/python -P bench/census.py
 	$(BUILD)/venv-bench-3.12/bin/python -P bench/html_load.py

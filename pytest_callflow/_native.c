@@ -1215,6 +1215,13 @@ static PyObject *mod_set_paused(PyObject *mod, PyObject *arg) {
     return PyBool_FromLong(was);
 }
 
+static PyObject *mod_floor_callback(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    int read_clock = PyObject_IsTrue(arg);
+    if (read_clock < 0) return NULL;
+    return cf_hooks_floor_callback(read_clock);
+}
+
 static PyObject *g_held; /* the Session passed to hold_backend, kept alive */
 
 static PyObject *mod_hold_backend(PyObject *mod, PyObject *arg) {
@@ -1250,6 +1257,9 @@ static PyMethodDef module_methods[] = {
      "census_growth_json(censuses, ...): the verdicts of census_growth as JSON text."},
     {"set_namer", mod_set_namer, METH_VARARGS,
      "set_namer(namer, builtin_namer=None): how code objects and C functions are named."},
+    {"floor_callback", mod_floor_callback, METH_O,
+     "A sys.monitoring callback like the tracer's that does nothing (False) or only reads "
+     "its clock (True): bench/floor.py's floor (3.12+)."},
     {"set_paused", mod_set_paused, METH_O,
      "Pause (True) or resume (False) recording of the calling thread's events; "
      "returns the previous state."},

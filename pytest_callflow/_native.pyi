@@ -30,6 +30,10 @@ Namer = Callable[..., Tuple[str, Optional[str], int, int]]
 BuiltinNamer = Callable[[Any], str]
 
 def set_namer(namer: Namer, builtin_namer: Optional[BuiltinNamer] = None) -> None: ...
+def floor_callback(read_clock: bool) -> Any:
+    """A sys.monitoring callback like the tracer's that does nothing, or
+    only reads the tracer's clock (bench/floor.py; Python 3.12+)."""
+
 def set_paused(paused: bool) -> bool:
     """Stop (True) or resume (False) recording the calling thread's events,
     e.g. while the tracer's own helpers run; returns the previous state."""

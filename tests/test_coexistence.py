@@ -237,3 +237,38 @@ def test_an_exception_in_the_block_propagates_and_the_graph_is_kept() -> None:
             raise err
     assert info.value is err
     assert g.calls(FIB) == 25
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")
+@pytest.mark.parametrize("read_clock", [False, True])
+def test_floor_callbacks_run_beside_a_scope_and_change_nothing(read_clock: bool) -> None:
+    """bench/floor.py's callbacks (the dispatch floor) sit on their own tool
+    id; the program and a callflow scope running at the same time see the
+    same results."""
+    from pytest_callflow import _native
+
+    mon = sys.monitoring
+    tool = next(t for t in (5, 3, 4) if mon.get_tool(t) is None)
+    mon.use_tool_id(tool, "floor-test")
+    try:
+        callback = _native.floor_callback(read_clock)
+        assert callback(recursion.fib.__code__, 0) is None
+        mon.register_callback(tool, mon.events.PY_START, callback)
+        mon.register_callback(tool, mon.events.PY_RETURN, callback)
+        mon.set_events(tool, mon.events.PY_START | mon.events.PY_RETURN)
+        with trace_scope() as graph:
+            assert recursion.fib(15) == 610
+        assert graph.calls(FIB) == 1973
+    finally:
+        mon.set_events(tool, 0)
+        mon.register_callback(tool, mon.events.PY_START, None)
+        mon.register_callback(tool, mon.events.PY_RETURN, None)
+        mon.free_tool_id(tool)
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="before sys.monitoring")
+def test_floor_callback_says_it_needs_3_12() -> None:
+    from pytest_callflow import _native
+
+    with pytest.raises(NotImplementedError, match="3.12"):
+        _native.floor_callback(False)

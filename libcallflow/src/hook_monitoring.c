@@ -420,6 +420,25 @@ static PyObject *new_callback(vectorcallfunc fn) {
     return (PyObject *)cb;
 }
 
+/* The floor callbacks (callflow/hooks.h): the dispatch alone, and the
+ * dispatch with one clock read, as every traced event pays at least. */
+static volatile int64_t g_floor_sink;
+
+static PyObject *cb_floor_noop(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
+    (void)self, (void)args, (void)nf, (void)kw;
+    RETURN_NONE_FAST;
+}
+static PyObject *cb_floor_clock(PyObject *self, PyObject *const *args, size_t nf,
+                                PyObject *kw) {
+    (void)self, (void)args, (void)nf, (void)kw;
+    g_floor_sink = cf_now();
+    RETURN_NONE_FAST;
+}
+
+PyObject *cf_hooks_floor_callback(int read_clock) {
+    return new_callback(read_clock ? cb_floor_clock : cb_floor_noop);
+}
+
 /* Looked up in sys.monitoring.events by name, in g_callbacks' order. */
 static const char *const g_event_names[] = {"PY_START", "PY_RESUME", "PY_RETURN",
                                             "PY_YIELD", "PY_UNWIND", "PY_THROW",
@@ -558,5 +577,13 @@ static void mon_scope_changed(int started) {
 
 const cf_backend cf_backend_monitoring = {"monitoring", mon_install, mon_uninstall,
                                           mon_scope_changed};
+
+#else
+
+PyObject *cf_hooks_floor_callback(int read_clock) {
+    (void)read_clock;
+    PyErr_SetString(PyExc_NotImplementedError, "sys.monitoring needs Python 3.12 or later");
+    return NULL;
+}
 
 #endif

@@ -53,6 +53,13 @@ int cf_hooks_pause(int paused);
  * templ NULL releases the hold.  The caller keeps templ alive meanwhile. */
 int cf_hooks_hold(cf_session *templ);
 
+/* For the benchmark that measures the floor under the tracer's own cost
+ * (bench/floor.py): a sys.monitoring callback of the same kind as the
+ * tracer's that does nothing (read_clock 0) or only reads the tracer's
+ * clock (1).  A new reference, or NULL with NotImplementedError before
+ * Python 3.12. */
+PyObject *cf_hooks_floor_callback(int read_clock);
+
 /* The backend currently installed, or NULL. */
 const char *cf_hooks_running_backend(void);
 
