@@ -12,6 +12,10 @@
 #include "clock.h"
 #include "recorder.h"
 
+/* The library's insides: hidden, so calls between its files are direct
+ * (no PLT stub, no indirect jump) and nothing outside can bind to them. */
+#pragma GCC visibility push(hidden)
+
 #if PY_VERSION_HEX < 0x030A0000
 static inline PyObject *Py_NewRef(PyObject *o) {
     Py_INCREF(o);
@@ -179,5 +183,7 @@ extern const cf_backend cf_backend_monitoring;
 extern const cf_backend cf_backend_evalframe;
 extern const cf_backend cf_backend_profile;
 #endif
+
+#pragma GCC visibility pop
 
 #endif

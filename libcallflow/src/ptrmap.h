@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The library's insides: hidden, so calls between its files are direct
+ * (no PLT stub, no indirect jump) and nothing outside can bind to them. */
+#pragma GCC visibility push(hidden)
+
 typedef struct cf_map_slot {
     uint64_t key;
     uint32_t value;
@@ -47,5 +51,7 @@ static inline uint32_t cf_map_get(const cf_map *m, uint64_t key) {
         i = (i + 1) & m->mask;
     }
 }
+
+#pragma GCC visibility pop
 
 #endif

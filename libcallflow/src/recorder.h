@@ -19,6 +19,10 @@
 #include "tasks.h"
 #include "util.h"
 
+/* The library's insides: hidden, so calls between its files are direct
+ * (no PLT stub, no indirect jump) and nothing outside can bind to them. */
+#pragma GCC visibility push(hidden)
+
 enum { CF_FRAME_IN = 0, CF_FRAME_LEAF = 1, CF_FRAME_TRANSPARENT = 2 };
 
 #define CF_REFUSED (UINT32_MAX - 1) /* children map: path refused at the cap */
@@ -392,5 +396,7 @@ static inline void cf_rec_resume_found(cf_session *s, cf_tstack *t, const void *
         cf_task_resumed(s, t, sp.task, now);
     }
 }
+
+#pragma GCC visibility pop
 
 #endif

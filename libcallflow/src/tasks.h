@@ -16,6 +16,10 @@
 
 #include "ptrmap.h"
 
+/* The library's insides: hidden, so calls between its files are direct
+ * (no PLT stub, no indirect jump) and nothing outside can bind to them. */
+#pragma GCC visibility push(hidden)
+
 /* What the hook layer reports about the task running on this thread.
  * serial: unique in the process, never 0; parent: the serial of the task
  * that created it, 0 when created outside a task.  name lives until the
@@ -131,5 +135,7 @@ void cf_rec_note_spawn(struct cf_session *s, struct cf_tstack *t, void *coro_key
 void cf_session_adopt_task(struct cf_session *s, uint64_t thread, int64_t now);
 /* Session end: steps in progress are closed at `now`. */
 void cf_async_session_end(struct cf_session *s, int64_t now);
+
+#pragma GCC visibility pop
 
 #endif
