@@ -306,7 +306,7 @@ static inline int return_fast(PyObject *const *args, size_t nf) {
         cf_session *s = cf_slots[slot].session;
         if (CF_UNLIKELY(cf_rec_own_in_step(s, t, top)) && now - top->start > s->quick_ticks)
             return 0;
-        cf_rec_close(s, t, t->depth - 1, now);
+        cf_rec_close_recorded(s, t, t->depth - 1, now);
     }
     t->depth--;
     return 1;

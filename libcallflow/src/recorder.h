@@ -256,20 +256,25 @@ static inline int cf_rec_push_child(cf_session *s, cf_tstack *t, const void *cod
     return (flags & CF_NODE_KEYED) ? 2 : 1;
 }
 
-static inline int cf_rec_call_cached(cf_session *s, cf_tstack *t, const void *code,
-                                     int64_t now) {
-    cf_frame *top = &t->frames[t->depth - 1];
-    if (top->node == CF_NO_NODE || t->depth == t->cap) return 0;
+/* The child the caller's node last saw `code` go to, or CF_NO_NODE. */
+static inline uint32_t cf_rec_cached_child(const cf_session *s, const cf_tstack *t,
+                                           const void *code) {
+    const cf_frame *top = &t->frames[t->depth - 1];
+    if (top->node == CF_NO_NODE || t->depth == t->cap) return CF_NO_NODE;
     const cf_node *p = &s->nodes[top->node];
-    if (p->last_code != code) return 0;
-    return cf_rec_push_child(s, t, code, p->last_code_child, now);
+    return p->last_code == code ? p->last_code_child : CF_NO_NODE;
 }
 
-/* Account a recorded frame's running time (on return, unwind or yield). */
-static inline void cf_rec_close(cf_session *s, cf_tstack *t, uint32_t idx,
-                                int64_t now) {
-    cf_frame *f = &t->frames[idx];
-    if (f->kind == CF_FRAME_TRANSPARENT) return;
+static inline int cf_rec_call_cached(cf_session *s, cf_tstack *t, const void *code,
+                                     int64_t now) {
+    uint32_t c = cf_rec_cached_child(s, t, code);
+    return c == CF_NO_NODE ? 0 : cf_rec_push_child(s, t, code, c, now);
+}
+
+/* Account the running time of the recorded (not transparent) frame idx. */
+static inline void cf_rec_close_recorded(cf_session *s, cf_tstack *t, uint32_t idx,
+                                         int64_t now) {
+    const cf_frame *f = &t->frames[idx];
     int64_t incl = now - f->start;
     t->frames[t->frames[idx - 1].rec].child += incl;
     if (f->node != CF_NO_NODE) {
@@ -282,6 +287,11 @@ static inline void cf_rec_close(cf_session *s, cf_tstack *t, uint32_t idx,
         if (f->outer_func) o->func_total_ns += incl;
         if (f->outer_edge) o->edge_total_ns += incl;
     }
+}
+
+/* Account a frame's running time (on return, unwind or yield). */
+static inline void cf_rec_close(cf_session *s, cf_tstack *t, uint32_t idx, int64_t now) {
+    if (t->frames[idx].kind != CF_FRAME_TRANSPARENT) cf_rec_close_recorded(s, t, idx, now);
 }
 
 /* A generator or coroutine frame yields: its record waits for the
