@@ -449,3 +449,28 @@ def test_blocking_is_blamed_on_the_coroutine_that_ran_long() -> None:
     # Not the task's outermost coroutine (blame_program), not the helper that
     # awaited just before the spin: the coroutines that ran 150 ms each.
     assert blamed == sorted([qn(blocks_then_returns), qn(blocks_after_a_quick_helper)])
+
+
+async def pause_in_helper() -> None:
+    await asyncio.sleep(0)
+
+
+async def spawner() -> int:
+    # Three tasks made from one line, an await in a helper between them: the
+    # hooks' call caches must never serve loop.create_task (each spawn is
+    # noted where it is made), or the later tasks would fall back to the
+    # helper where their creator last suspended.
+    made = []
+    for i in range(3):
+        made.append(asyncio.create_task(worker(i)))
+        await pause_in_helper()
+    return sum(await asyncio.gather(*made))
+
+
+@pytest.mark.parametrize("scope", ["all", "project"])
+def test_every_task_made_on_one_line_hangs_from_its_creator(scope: str) -> None:
+    with trace_scope(scope=scope) as graph:
+        asyncio.run(spawner())
+    parents = [n.path[-2] for n in graph.root.walk() if n.name == qn(worker)]
+    assert parents and set(parents) == {qn(spawner)}, parents
+    assert graph.calls(worker) == 3

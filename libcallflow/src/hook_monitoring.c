@@ -72,10 +72,13 @@ static __attribute__((noinline, cold)) void spawn(cf_thread *th, uint32_t want) 
 }
 
 /* A call the caller's node cached (cf_rec_cache_child) is cached in the
- * code's record too. */
+ * code's record too; never loop.create_task, whose every call must reach
+ * spawn() (cf_rec_note_spawn takes it out of the node's cache). */
 static inline void remember_child(const cf_session *s, cf_coderec *rec, uint32_t parent,
                                   const void *code) {
-    if (parent == CF_NO_NODE || s->nodes[parent].last_code != code) return;
+    if (parent == CF_NO_NODE || (rec->flags & CF_CODE_SPAWN) ||
+        s->nodes[parent].last_code != code)
+        return;
     rec->cache_serial = s->serial;
     rec->cache_parent = parent;
     rec->cache_child = s->nodes[parent].last_code_child;
