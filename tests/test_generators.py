@@ -3,6 +3,8 @@
 import asyncio
 import time
 
+import pytest
+
 from cfutil import qn
 from programs import gens
 from pytest_callflow import trace_scope
@@ -91,3 +93,22 @@ def test_plain_functions_have_no_suspended_time() -> None:
     with trace_scope() as g:
         gens.consume(100)
     assert g.function(qn(gens.consume)).suspended_time == 0
+
+
+def test_a_generator_sharing_its_name_with_a_plain_function_is_one_call_per_start() -> None:
+    # Both are gens:make_items.<locals>.items, one node; the plain one ran
+    # first.  Served from the call caches, the generator must still be
+    # followed across its yields (one call each time it is started).
+    with trace_scope() as g:
+        assert gens.use_items(5) == 3 + 5 * 3
+    assert g.calls(qn(gens.make_items) + ".<locals>.items") == 6
+
+
+@pytest.mark.parametrize("generators", [False, True])
+def test_code_objects_made_where_dead_ones_were_keep_their_own_names(generators: bool) -> None:
+    # A call cache keyed by the code object's address must not hand a new
+    # code object the function of a dead one that lived there.
+    with trace_scope() as g:
+        assert gens.fresh_code_objects(40, generators) == 40
+    counts = {f.name: f.calls for f in g.functions() if ":g" in f.name and "<locals>" not in f.name}
+    assert counts == {f"{gens.__name__}:g{i}": 1 for i in range(40)}, counts

@@ -77,7 +77,7 @@ static __attribute__((noinline, cold)) void spawn(cf_thread *th, uint32_t want) 
 static inline void remember_child(const cf_session *s, cf_coderec *rec, uint32_t parent,
                                   const void *code) {
     if (parent == CF_NO_NODE || (rec->flags & CF_CODE_SPAWN) ||
-        s->nodes[parent].last_code != code)
+        s->nodes[parent].last_code != code || s->nodes[parent].last_code_epoch != cf_code_epoch)
         return;
     rec->cache_serial = s->serial;
     rec->cache_parent = parent;
@@ -154,17 +154,22 @@ static inline int push_transparent(cf_tstack *t, uint32_t slot, const cf_coderec
     return 1;
 }
 
-/* The second cache: the code's record knows its child under the node on
- * top (see remember_child).  A record out of date for the running scopes
- * is left to the full path (refreshing it is a call). */
-static inline int call_cached_by_code(cf_session *s, cf_tstack *t, PyCodeObject *code,
-                                      int64_t now) {
-    uint32_t parent = t->frames[t->depth - 1].node;
-    if (parent == CF_NO_NODE || t->depth == t->cap) return 0;
-    const cf_coderec *rec = cf_coderec_lookup_current(code);
-    if (!rec || rec->cache_serial != s->serial || rec->cache_parent != parent)
-        return 0;
-    return cf_rec_push_child(s, t, code, rec->cache_child, now);
+/* Push a call that one of the two caches knows, calling nothing: the
+ * caller's node's (cf_rec_cache_child), else the record of the code (see
+ * remember_child).  0: neither knows it. */
+static inline int push_cached(cf_thread *th, cf_session *s, cf_tstack *t, PyCodeObject *code,
+                              int64_t now) {
+    uint32_t c = cf_rec_cached_child(s, t, code);
+    if (c == CF_NO_NODE) {
+        uint32_t parent = t->frames[t->depth - 1].node;
+        if (parent == CF_NO_NODE || t->depth == t->cap) return 0;
+        const cf_coderec *rec = cf_coderec_lookup_current(code);
+        if (!rec || rec->cache_serial != s->serial || rec->cache_parent != parent) return 0;
+        c = rec->cache_child;
+    }
+    int pushed = cf_rec_push_child(s, t, code, c, now);
+    if (pushed == 2) t->frames[t->depth - 1].key = frame_key(th);
+    return pushed;
 }
 
 /* The thread's state when it is up to date, else NULL (without the call
@@ -175,45 +180,38 @@ static inline cf_thread *thread_if_synced(void) {
 }
 
 /* The fast path of a start, which calls nothing, so that the compiler
- * saves no registers for it: one session records this thread and the call
- * is a transparent frame or one of the two caches knows it.  0: take the
- * full path. */
+ * saves no registers for it: one session records this thread, the code has
+ * an up-to-date record, and the call is a transparent frame or one of the
+ * caches knows it.  0: take the full path. */
 static inline int start_fast(PyObject *const *args, size_t nf) {
     cf_thread *th = thread_if_synced();
     /* A busy thread has an empty mask (see cf_thread_set_busy). */
     if (CF_UNLIKELY(!th || PyVectorcall_NARGS(nf) < 1 || !one_slot(th->mask))) return 0;
     uint32_t slot = (uint32_t)__builtin_ctz(th->mask);
     cf_tstack *t = th->stacks[slot];
+    PyCodeObject *code = (PyCodeObject *)args[0];
     if (t->frames[t->depth - 1].kind != CF_FRAME_IN) {
-        cf_coderec *rec = cf_coderec_lookup_current((PyCodeObject *)args[0]);
-        if (rec && push_transparent(t, slot, rec, (PyCodeObject *)args[0])) return 1;
+        const cf_coderec *rec = cf_coderec_lookup_current(code);
+        if (rec && push_transparent(t, slot, rec, code)) return 1;
     }
     int64_t now;
     if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
-    cf_session *s = cf_slots[slot].session;
-    int pushed = cf_rec_call_cached(s, t, args[0], now);
-    if (!pushed) pushed = call_cached_by_code(s, t, (PyCodeObject *)args[0], now);
-    if (pushed == 2) t->frames[t->depth - 1].key = frame_key(th);
-    return pushed;
+    return push_cached(th, cf_slots[slot].session, t, code, now);
 }
 
+/* Several sessions (or no call-free clock): each session may still know
+ * the call from its caches; the full path takes the rest. */
 static __attribute__((noinline)) PyObject *start_slow(PyObject *const *args, size_t nf) {
     cf_thread *th = cf_thread_current();
     if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
-        uint32_t mask = th->mask;
+        uint32_t mask = th->mask, done = 0;
         int64_t now = cf_now();
-        /* Several sessions: each may know it from its own cache. */
-        uint32_t done = 0;
-        if (!one_slot(mask)) {
-            CF_FOR_EACH_SLOT(mask, slot) {
-                cf_tstack *t = th->stacks[slot];
-                int pushed = cf_rec_call_cached(cf_slots[slot].session, t, args[0], now);
-                if (!pushed) break;
-                if (pushed == 2) t->frames[t->depth - 1].key = frame_key(th);
-                done |= 1u << slot;
-            }
-            if (mask && done == mask) Py_RETURN_NONE;
+        PyCodeObject *code = (PyCodeObject *)args[0];
+        CF_FOR_EACH_SLOT(mask, slot) {
+            if (!push_cached(th, cf_slots[slot].session, th->stacks[slot], code, now)) break;
+            done |= 1u << slot;
         }
+        if (mask && done == mask) Py_RETURN_NONE;
         return on_event(args, PyVectorcall_NARGS(nf), ACT_START, 1, done, now);
     }
     return on_event(args, PyVectorcall_NARGS(nf), ACT_START, 1, 0, cf_now());

@@ -71,7 +71,12 @@ cf_thread *cf_thread_sync(void) {
 
 /* -------------------------------------------------------- code records */
 
-static void coderec_free(void *p) { PyMem_RawFree(p); }
+/* The code object dies: a call cache that holds its address must not take
+ * the next code object made there for it (recorder.h). */
+static void coderec_free(void *p) {
+    cf_code_epoch++;
+    PyMem_RawFree(p);
+}
 
 static int ensure_extra_index(void) {
     if (cf_code_extra_index >= 0) return 0;

@@ -27,6 +27,10 @@
 enum { CF_FRAME_IN = 0, CF_FRAME_LEAF = 1, CF_FRAME_TRANSPARENT = 2 };
 
 #define CF_REFUSED (UINT32_MAX - 1) /* children map: path refused at the cap */
+/* Bumped whenever a code object the hooks know dies: a call cache keyed by
+ * a code object's address is stale once another may be made there. */
+extern uint32_t cf_code_epoch;
+
 /* cf_node.flags, fixed when the node is made (cf_rec_new_child). */
 #define CF_NODE_LEAF 1u     /* an outside function recorded as a leaf */
 #define CF_NODE_KEYED 2u    /* a generator or coroutine: its frames carry a key */
@@ -36,8 +40,8 @@ enum { CF_FRAME_IN = 0, CF_FRAME_LEAF = 1, CF_FRAME_TRANSPARENT = 2 };
 typedef struct cf_node {
     uint32_t func;
     uint32_t parent;
-    uint32_t last_func;  /* one-entry cache of the last child looked up */
-    uint32_t last_child;
+    uint32_t last_code_epoch; /* cf_code_epoch when last_code was cached */
+    uint32_t last_child; /* one-entry cache of the last child looked up */
     uint32_t last_code_child;
     uint32_t flags;
     const void *last_code; /* one-entry cache by code object, for the hooks'
@@ -137,25 +141,28 @@ static inline uint64_t cf_child_key(uint32_t parent, uint32_t func) {
 static inline uint32_t cf_tree_child(cf_session *s, uint32_t parent,
                                      uint32_t func, uint8_t kind) {
     cf_node *p = &s->nodes[parent];
-    if (p->last_func == func) return p->last_child;
+    if (s->nodes[p->last_child].func == func) return p->last_child;
     uint32_t c = cf_map_get(&s->children, cf_child_key(parent, func));
     if (c == CF_MAP_MISSING) c = cf_rec_new_child(s, parent, func, kind);
     if (c == CF_REFUSED) return CF_NO_NODE;
     p = &s->nodes[parent]; /* the node array may have moved */
-    p->last_func = func;
     p->last_child = c;
     return c;
 }
 
 /* Remember that `parent`'s last call of `code` went to `child`: the hooks'
- * fast path (cf_rec_call_cached) then finds the child without the code's
- * record.  Only for calls whose handling depends on nothing but the two
- * nodes' functions and the kind of frame on top (checked again there). */
+ * fast path (cf_rec_call_cached) then finds the child without the full
+ * path.  Only for calls whose handling depends on nothing but the two
+ * nodes' functions and the kind of frame on top (checked again there).
+ * keyed: the frame has a generator key; the child's flags must agree (a
+ * plain function and a generator may share a name, and so a node). */
 static inline void cf_rec_cache_child(cf_session *s, uint32_t parent, const void *code,
-                                      uint32_t child) {
+                                      uint32_t child, int keyed) {
+    if (!(s->nodes[child].flags & CF_NODE_KEYED) != !keyed) return;
     cf_node *p = &s->nodes[parent];
     p->last_code = code;
     p->last_code_child = child;
+    p->last_code_epoch = cf_code_epoch;
 }
 
 /* The next free frame with its common fields set, or NULL when the stack
@@ -196,7 +203,7 @@ static inline void cf_rec_push(cf_session *s, cf_tstack *t, uint32_t func, int c
             s->nodes[f->node].calls++;
             /* Generators are cached by cf_rec_call_genlike, when their
              * frame can never begin an asyncio task. */
-            if (!key) cf_rec_cache_child(s, top->node, code, f->node);
+            if (!key) cf_rec_cache_child(s, top->node, code, f->node, 0);
         } else {
             cf_rec_enter_overflow(s, t, f);
         }
@@ -262,7 +269,8 @@ static inline uint32_t cf_rec_cached_child(const cf_session *s, const cf_tstack 
     const cf_frame *top = &t->frames[t->depth - 1];
     if (top->node == CF_NO_NODE || t->depth == t->cap) return CF_NO_NODE;
     const cf_node *p = &s->nodes[top->node];
-    return p->last_code == code ? p->last_code_child : CF_NO_NODE;
+    return p->last_code == code && p->last_code_epoch == cf_code_epoch ? p->last_code_child
+                                                                        : CF_NO_NODE;
 }
 
 static inline int cf_rec_call_cached(cf_session *s, cf_tstack *t, const void *code,

@@ -108,15 +108,16 @@ uint64_t cf_session_scope_hash(const cf_session *s) { return s->scope_hash; }
 /* ---------------------------------------------------------- lifecycle */
 
 static uint32_t g_tree_serial; /* under the GIL, as every session call */
+uint32_t cf_code_epoch;
 
 static int reset_tree(cf_session *s) {
     s->serial = ++g_tree_serial ? g_tree_serial : ++g_tree_serial; /* never 0 */
+    s->quick_ticks = 0; /* the clock's unit may change between trees */
     s->nnodes = 1;
     cf_node *root = &s->nodes[0];
     memset(root, 0, sizeof(*root));
     root->func = CF_NO_FUNC;
     root->parent = CF_NO_NODE;
-    root->last_func = CF_NO_FUNC;
     root->last_code = NULL;
     s->truncated_paths = s->truncated_calls = 0;
     s->novf = 0;
@@ -276,7 +277,6 @@ uint32_t cf_rec_new_child(cf_session *s, uint32_t parent, uint32_t func,
     memset(c, 0, sizeof(*c));
     c->func = func;
     c->parent = parent;
-    c->last_func = CF_NO_FUNC;
     c->flags = kind == CF_FRAME_LEAF ? CF_NODE_LEAF : 0;
     const cf_funcinfo *fi = cf_registry_get(func);
     uint32_t ff = fi ? fi->flags : 0;

@@ -43,15 +43,20 @@ static inline size_t cf_susp_home(const cf_susp_table *tb, const void *key) {
 /* The record of `key`, new (key set, the rest to fill) or the one already
  * there; NULL when the table cannot grow. */
 static inline cf_susp *cf_susp_put(cf_susp_table *tb, void *key) {
-    if ((tb->count + 1) * 4 > tb->mask + 1 && cf_susp_grow(tb) < 0) return NULL;
     for (size_t i = cf_susp_home(tb, key);; i = (i + 1) & tb->mask) {
         cf_susp *e = &tb->slots[i];
         if (e->key == key) return e;
-        if (!e->key) {
-            e->key = key;
-            tb->count++;
-            return e;
+        if (e->key) continue;
+        if (__builtin_expect((tb->count + 1) * 4 > tb->mask + 1, 0)) {
+            /* A new record past the load: grow, then find its slot anew. */
+            if (cf_susp_grow(tb) < 0) return NULL;
+            for (i = cf_susp_home(tb, key); tb->slots[i].key; i = (i + 1) & tb->mask) {
+            }
+            e = &tb->slots[i];
         }
+        e->key = key;
+        tb->count++;
+        return e;
     }
 }
 

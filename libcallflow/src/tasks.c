@@ -220,8 +220,8 @@ void cf_rec_call_genlike(cf_session *s, cf_tstack *t, uint32_t func, int cls,
         uint32_t depth = t->depth;
         cf_rec_push(s, t, func, cls, code, key, now, CF_PARENT_TOP);
         if (top_recorded && parent != CF_NO_NODE && t->depth == depth + 1 &&
-            t->frames[depth].node != CF_NO_NODE)
-            cf_rec_cache_child(s, parent, code, t->frames[depth].node);
+            t->frames[depth].kind != CF_FRAME_TRANSPARENT && t->frames[depth].node != CF_NO_NODE)
+            cf_rec_cache_child(s, parent, code, t->frames[depth].node, 1);
         return;
     }
     if (!cf_task_probe) {
@@ -432,8 +432,11 @@ void cf_session_adopt_task(cf_session *s, uint64_t thread, int64_t now) {
 /* ---------------------------------------------------------------- JSON */
 
 void cf_session_set_blocking_threshold(cf_session *s, int64_t ns) {
-    s->blocking_ns = ns > 0 ? ns : CF_DEFAULT_BLOCKING_NS;
-    s->quick_ticks = 0; /* worked out again for the new threshold */
+    int64_t want = ns > 0 ? ns : CF_DEFAULT_BLOCKING_NS;
+    if (want != s->blocking_ns) {
+        s->blocking_ns = want;
+        s->quick_ticks = 0; /* worked out again for the new threshold */
+    }
 }
 
 static const char *func_name(uint32_t func) {
