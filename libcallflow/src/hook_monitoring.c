@@ -51,8 +51,6 @@ static inline void *frame_key(const cf_thread *th) {
 
 typedef enum { ACT_START, ACT_RESUME, ACT_RETURN, ACT_YIELD } action;
 
-/* Exactly one session records this thread: the case the fast paths serve. */
-static inline int one_slot(uint32_t mask) { return mask && !(mask & (mask - 1)); }
 
 /* loop.create_task(coro, ...) started: its `coro` argument. */
 static __attribute__((noinline, cold)) void spawn(cf_thread *th, uint32_t want) {
@@ -172,11 +170,12 @@ static inline int push_cached(cf_thread *th, cf_session *s, cf_tstack *t, PyCode
     return pushed;
 }
 
-/* The thread's state when it is up to date, else NULL (without the call
- * that would bring it up to date). */
-static inline cf_thread *thread_if_synced(void) {
+/* The thread's state when it is up to date and exactly one session
+ * records the thread (th->solo), else NULL: the fast paths' case, found
+ * without the call that would bring the state up to date. */
+static inline cf_thread *solo_thread(void) {
     cf_thread *th = cf_tls;
-    return CF_LIKELY(th && th->gen == cf_scope_gen) ? th : NULL;
+    return CF_LIKELY(th && th->gen == cf_scope_gen && th->solo) ? th : NULL;
 }
 
 /* The fast path of a start, which calls nothing, so that the compiler
@@ -184,19 +183,17 @@ static inline cf_thread *thread_if_synced(void) {
  * an up-to-date record, and the call is a transparent frame or one of the
  * caches knows it.  0: take the full path. */
 static inline int start_fast(PyObject *const *args, size_t nf) {
-    cf_thread *th = thread_if_synced();
-    /* A busy thread has an empty mask (see cf_thread_set_busy). */
-    if (CF_UNLIKELY(!th || PyVectorcall_NARGS(nf) < 1 || !one_slot(th->mask))) return 0;
-    uint32_t slot = (uint32_t)__builtin_ctz(th->mask);
-    cf_tstack *t = th->stacks[slot];
+    cf_thread *th = solo_thread(); /* a busy thread has none (cf_thread_set_busy) */
+    if (CF_UNLIKELY(!th || PyVectorcall_NARGS(nf) < 1)) return 0;
+    cf_tstack *t = th->solo;
     PyCodeObject *code = (PyCodeObject *)args[0];
     if (t->frames[t->depth - 1].kind != CF_FRAME_IN) {
         const cf_coderec *rec = cf_coderec_lookup_current(code);
-        if (rec && push_transparent(t, slot, rec, code)) return 1;
+        if (rec && push_transparent(t, th->solo_slot, rec, code)) return 1;
     }
     int64_t now;
     if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
-    return push_cached(th, cf_slots[slot].session, t, code, now);
+    return push_cached(th, th->solo_session, t, code, now);
 }
 
 /* Several sessions (or no call-free clock): each session may still know
@@ -228,22 +225,17 @@ static PyObject *cb_resume(PyObject *self, PyObject *const *args, size_t nf, PyO
     (void)kw;
     /* Read the clock first: rdtsc's latency overlaps the lookups. */
     int64_t now = cf_now();
-    cf_thread *th = cf_thread_current();
+    cf_thread *th = solo_thread();
     /* One session and a suspension it recorded (the usual case): the
      * suspension says all, no code record needed. */
     if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
-        uint32_t mask = th->mask;
-        if (CF_LIKELY(one_slot(mask))) {
-            uint32_t slot = (uint32_t)__builtin_ctz(mask);
-            cf_session *s = cf_slots[slot].session;
-            cf_tstack *t = th->stacks[slot];
-            void *key = frame_key(th);
-            cf_susp sp;
-            if (s->susp.count && t->depth < t->cap &&
-                cf_rec_take_suspended(s, key, args[0], &sp)) {
-                cf_rec_resume_found(s, t, args[0], key, &sp, now);
-                RETURN_NONE_FAST;
-            }
+        cf_session *s = th->solo_session;
+        cf_tstack *t = th->solo;
+        void *key = frame_key(th);
+        cf_susp sp;
+        if (s->susp.count && t->depth < t->cap && cf_rec_take_suspended(s, key, args[0], &sp)) {
+            cf_rec_resume_found(s, t, args[0], key, &sp, now);
+            RETURN_NONE_FAST;
         }
     }
     return on_event(args, PyVectorcall_NARGS(nf), ACT_RESUME, 1, 0, now);
@@ -294,17 +286,16 @@ static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeO
  * no note (it ran less than the blocking threshold).  0: take the full
  * path. */
 static inline int return_fast(PyObject *const *args, size_t nf) {
-    cf_thread *th = thread_if_synced();
-    if (CF_UNLIKELY(!th || PyVectorcall_NARGS(nf) < 1 || !one_slot(th->mask))) return 0;
-    uint32_t slot = (uint32_t)__builtin_ctz(th->mask);
-    cf_tstack *t = th->stacks[slot];
+    cf_thread *th = solo_thread();
+    if (CF_UNLIKELY(!th || PyVectorcall_NARGS(nf) < 1)) return 0;
+    cf_tstack *t = th->solo;
     const cf_frame *top = &t->frames[t->depth - 1];
     /* The root frame's code is NULL, so an empty stack never matches. */
     if (CF_UNLIKELY(top->code != (void *)args[0] || top->task)) return 0;
     if (top->kind != CF_FRAME_TRANSPARENT) { /* transparent frames need no time */
         int64_t now;
         if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
-        cf_session *s = cf_slots[slot].session;
+        cf_session *s = th->solo_session;
         if (CF_UNLIKELY(cf_rec_own_in_step(s, t, top)) && now - top->start > s->quick_ticks)
             return 0;
         cf_rec_close_recorded(s, t, t->depth - 1, now);
@@ -372,20 +363,16 @@ static PyObject *cb_c_return(PyObject *self, PyObject *const *args, size_t nf, P
 static PyObject *cb_yield(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
     (void)kw;
-    cf_thread *th = cf_thread_current();
+    cf_thread *th = solo_thread();
     /* One session and the yielding frame on top (the usual case): no code
      * record needed; a transparent frame's suspension needs no time. */
     if (CF_LIKELY(th && PyVectorcall_NARGS(nf) >= 1)) {
-        uint32_t mask = th->mask;
-        if (CF_LIKELY(one_slot(mask))) {
-            uint32_t slot = (uint32_t)__builtin_ctz(mask);
-            cf_tstack *t = th->stacks[slot];
-            const cf_frame *top = &t->frames[t->depth - 1];
-            if (CF_LIKELY(t->depth > 1 && top->code == (void *)args[0])) {
-                int64_t now = top->kind == CF_FRAME_TRANSPARENT ? 0 : cf_now();
-                cf_rec_end(cf_slots[slot].session, t, args[0], CF_EXIT_YIELD, now);
-                RETURN_NONE_FAST;
-            }
+        cf_tstack *t = th->solo;
+        const cf_frame *top = &t->frames[t->depth - 1];
+        if (CF_LIKELY(t->depth > 1 && top->code == (void *)args[0])) {
+            int64_t now = top->kind == CF_FRAME_TRANSPARENT ? 0 : cf_now();
+            cf_rec_end(th->solo_session, t, args[0], CF_EXIT_YIELD, now);
+            RETURN_NONE_FAST;
         }
     }
     return on_event(args, PyVectorcall_NARGS(nf), ACT_YIELD, 1, 0, cf_now());

@@ -65,6 +65,12 @@ cf_thread *cf_thread_sync(void) {
         }
     }
     if (th->busy) th->mask = 0;
+    th->solo = NULL;
+    if (th->mask && !(th->mask & (th->mask - 1))) {
+        th->solo_slot = (uint32_t)__builtin_ctz(th->mask);
+        th->solo = th->stacks[th->solo_slot];
+        th->solo_session = cf_slots[th->solo_slot].session;
+    }
     th->gen = cf_scope_gen;
     return th;
 }

@@ -52,6 +52,11 @@ typedef struct cf_thread {
     uint64_t id;   /* PyThreadState id */
     PyThreadState *ts; /* this OS thread's thread state (as id: one per thread) */
     cf_tstack *stacks[CF_MAX_SESSIONS];
+    /* Exactly one session records this thread (the fast paths' case): its
+     * stack, session and slot; solo is NULL otherwise (and when busy). */
+    cf_tstack *solo;
+    cf_session *solo_session;
+    uint32_t solo_slot;
 } cf_thread;
 
 extern _Thread_local CF_HIDDEN cf_thread *cf_tls __attribute__((tls_model("initial-exec")));
@@ -63,9 +68,10 @@ cf_thread *cf_thread_sync(void);
 static inline int cf_thread_set_busy(cf_thread *th, int busy) {
     int was = th->busy;
     th->busy = busy;
-    if (busy)
+    if (busy) {
         th->mask = 0;
-    else
+        th->solo = NULL;
+    } else
         th->gen = 0; /* resynchronise (and so restore mask) at the next event */
     return was;
 }
