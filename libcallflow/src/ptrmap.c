@@ -41,22 +41,6 @@ static int cf_map_grow(cf_map *m) {
     return 0;
 }
 
-int64_t cf_map_get_or_put(cf_map *m, uint64_t key, uint32_t value) {
-    if ((m->count + 1) * 2 > m->mask + 1 && cf_map_grow(m) < 0) return -1;
-    size_t i = cf_map_hash(key) & m->mask;
-    for (;;) {
-        cf_map_slot *s = &m->slots[i];
-        if (s->key == key) return s->value;
-        if (s->key == 0) {
-            s->key = key;
-            s->value = value;
-            m->count++;
-            return CF_MAP_MISSING;
-        }
-        i = (i + 1) & m->mask;
-    }
-}
-
 int cf_map_put(cf_map *m, uint64_t key, uint32_t value) {
     /* Keep the load factor under 1/2 so probes stay short. */
     if ((m->count + 1) * 2 > m->mask + 1 && cf_map_grow(m) < 0) return -1;

@@ -36,9 +36,6 @@ void cf_map_destroy(cf_map *m);
 void cf_map_clear(cf_map *m);
 /* Insert or overwrite; 0 on success, -1 on OOM. */
 int cf_map_put(cf_map *m, uint64_t key, uint32_t value);
-/* The value of `key` if present; else `value` is inserted (-1 on OOM) and
- * CF_MAP_MISSING returned.  One probe where get-then-put takes two. */
-int64_t cf_map_get_or_put(cf_map *m, uint64_t key, uint32_t value);
 /* Remove if present; returns the old value or CF_MAP_MISSING. */
 uint32_t cf_map_remove(cf_map *m, uint64_t key);
 

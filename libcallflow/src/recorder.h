@@ -16,7 +16,6 @@
 
 #include "callflow/session.h"
 #include "ptrmap.h"
-#include "susptable.h"
 #include "tasks.h"
 #include "util.h"
 
@@ -83,6 +82,16 @@ typedef struct cf_frame {
 } cf_frame;
 _Static_assert(sizeof(cf_frame) == 64, "cf_frame is meant to be 64 bytes");
 
+/* A suspended generator or coroutine, waiting to be resumed. */
+typedef struct cf_susp {
+    void *key;
+    const void *code;
+    int64_t since; /* suspension start, -1 when the session was stopped */
+    uint32_t node, func, ovf;
+    uint32_t task; /* as cf_frame.task */
+    uint8_t kind, outer_func, outer_edge;
+} cf_susp;
+
 struct cf_tstack {
     cf_frame *frames; /* frames[0] is the root sentinel */
     uint32_t depth, cap;
@@ -109,7 +118,10 @@ struct cf_session {
     cf_ovf *ovf;
     uint32_t novf, ovf_alloc;
     cf_map ovf_index;
-    cf_susp_table susp; /* suspended generators and coroutines, by key */
+    cf_susp *susp;
+    uint32_t nsusp, susp_alloc; /* slots used (free ones have key NULL) */
+    uint32_t susp_live, susp_free; /* live entries; free-slot chain (via node) */
+    cf_map susp_index; /* key pointer -> index in susp */
     cf_tstack *stacks;
     uint8_t *classes; /* per registry id: class + 1, 0 = not computed */
     uint32_t nclasses;
@@ -133,6 +145,9 @@ int cf_rec_grow_stack(cf_tstack *t);
 void cf_rec_enter_overflow(cf_session *s, cf_tstack *t, cf_frame *f);
 uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
                        int64_t now);
+void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now);
+int cf_rec_take_suspended(cf_session *s, void *key, const void *code,
+                          cf_susp *out);
 
 static inline uint64_t cf_child_key(uint32_t parent, uint32_t func) {
     return ((uint64_t)parent + 1) << 32 | ((uint64_t)func + 1);
@@ -302,33 +317,6 @@ static inline void cf_rec_close(cf_session *s, cf_tstack *t, uint32_t idx, int64
     if (t->frames[idx].kind != CF_FRAME_TRANSPARENT) cf_rec_close_recorded(s, t, idx, now);
 }
 
-/* A generator or coroutine frame yields: its record waits for the
- * resumption (a frame of the same key already waiting is replaced). */
-static inline void cf_rec_suspend(cf_session *s, const cf_frame *f, int64_t now) {
-    cf_susp *sp = cf_susp_put(&s->susp, f->key);
-    if (CF_UNLIKELY(!sp)) {
-        s->lost_events++;
-        return;
-    }
-    sp->code = f->code;
-    sp->since = now;
-    sp->node = f->node;
-    sp->func = f->func;
-    sp->ovf = f->ovf;
-    sp->kind = f->kind;
-    sp->task = f->task;
-    sp->outer_func = f->outer_func;
-    sp->outer_edge = f->outer_edge;
-}
-
-/* The record of the frame `key` resuming `code`, taken out of the table;
- * 0 when there is none.  A stale one (the memory now holds another
- * generator) is dropped. */
-static inline int cf_rec_take_suspended(cf_session *s, const void *key, const void *code,
-                                        cf_susp *out) {
-    return cf_susp_take(&s->susp, key, out) && out->code == code;
-}
-
 /* Inside a task step, the project's own coroutines note their ends: the
  * first yield is what the step awaited; one that ran past the blocking
  * threshold since it resumed may be what blocked the loop (tasks.c). */
@@ -387,7 +375,7 @@ static inline void cf_rec_resume(cf_session *s, cf_tstack *t, uint32_t func,
                                  int cls, const void *code, void *key,
                                  int64_t now) {
     cf_susp sp;
-    if (s->susp.count == 0 || !cf_rec_take_suspended(s, key, code, &sp)) {
+    if (s->susp_live == 0 || !cf_rec_take_suspended(s, key, code, &sp)) {
         cf_rec_call(s, t, func, cls, code, key, now);
         return;
     }

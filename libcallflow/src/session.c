@@ -121,9 +121,12 @@ static int reset_tree(cf_session *s) {
     root->last_code = NULL;
     s->truncated_paths = s->truncated_calls = 0;
     s->novf = 0;
+    s->nsusp = 0;
+    s->susp_live = 0;
+    s->susp_free = CF_NO_NODE;
     cf_map_clear(&s->children);
     cf_map_clear(&s->ovf_index);
-    cf_susp_clear(&s->susp);
+    cf_map_clear(&s->susp_index);
     s->duration_ns = 0;
     s->lost_events = 0;
     cf_async_free(s->async);
@@ -153,7 +156,7 @@ cf_session *cf_session_new(const cf_scope *scope, uint32_t node_cap) {
     s->nodes = malloc(s->nodes_alloc * sizeof(cf_node));
     if (!s->nodes) goto fail;
     if (cf_map_init(&s->children, 2048) < 0 || cf_map_init(&s->ovf_index, 16) < 0 ||
-        cf_susp_init(&s->susp, 64) < 0)
+        cf_map_init(&s->susp_index, 64) < 0)
         goto fail;
     reset_tree(s);
     s->scope_hash = scope_hash(&s->scope);
@@ -171,10 +174,11 @@ void cf_session_free(cf_session *s) {
     free_strv(s->scope.exclude);
     free(s->nodes);
     free(s->ovf);
+    free(s->susp);
     free(s->classes);
     cf_map_destroy(&s->children);
     cf_map_destroy(&s->ovf_index);
-    cf_susp_destroy(&s->susp);
+    cf_map_destroy(&s->susp_index);
     cf_async_free(s->async);
     cf_tstack *t = s->stacks;
     while (t) {
@@ -222,8 +226,8 @@ void cf_session_end(cf_session *s, int64_t now) {
         }
         t->frames[0].child = 0;
     }
-    for (size_t i = 0; s->susp.slots && i <= s->susp.mask; i++) {
-        cf_susp *sp = &s->susp.slots[i];
+    for (uint32_t i = 0; i < s->nsusp; i++) {
+        cf_susp *sp = &s->susp[i];
         if (!sp->key || sp->since < 0 || sp->kind == CF_FRAME_TRANSPARENT) continue;
         if (sp->node != CF_NO_NODE)
             s->nodes[sp->node].suspended_ns += now - sp->since;
@@ -360,3 +364,60 @@ uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
     return t->depth;
 }
 
+void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now) {
+    uint32_t idx = cf_map_get(&s->susp_index, (uint64_t)(uintptr_t)f->key);
+    if (idx == CF_MAP_MISSING) {
+        int reused = s->susp_free != CF_NO_NODE;
+        if (reused) {
+            idx = s->susp_free;
+        } else {
+            if (s->nsusp == s->susp_alloc) {
+                uint32_t n = s->susp_alloc ? s->susp_alloc * 2 : 64;
+                cf_susp *grown = realloc(s->susp, (size_t)n * sizeof(cf_susp));
+                if (!grown) {
+                    s->lost_events++;
+                    return;
+                }
+                s->susp = grown;
+                s->susp_alloc = n;
+            }
+            idx = s->nsusp;
+        }
+        if (cf_map_put(&s->susp_index, (uint64_t)(uintptr_t)f->key, idx) < 0) {
+            s->lost_events++;
+            return;
+        }
+        if (reused)
+            s->susp_free = s->susp[idx].node;
+        else
+            s->nsusp++;
+        s->susp_live++;
+    }
+    cf_susp *sp = &s->susp[idx];
+    sp->key = f->key;
+    sp->code = f->code;
+    sp->since = now;
+    sp->node = f->node;
+    sp->func = f->func;
+    sp->ovf = f->ovf;
+    sp->kind = f->kind;
+    sp->task = f->task;
+    sp->outer_func = f->outer_func;
+    sp->outer_edge = f->outer_edge;
+}
+
+int cf_rec_take_suspended(cf_session *s, void *key, const void *code,
+                          cf_susp *out) {
+    uint32_t idx = cf_map_remove(&s->susp_index, (uint64_t)(uintptr_t)key);
+    if (idx == CF_MAP_MISSING) return 0;
+    cf_susp found = s->susp[idx];
+    /* The slot goes on the free chain (no entry moves). */
+    s->susp[idx].key = NULL;
+    s->susp[idx].node = s->susp_free;
+    s->susp_free = idx;
+    s->susp_live--;
+    /* A stale entry (the memory now holds another generator) is dropped. */
+    if (found.code != code) return 0;
+    *out = found;
+    return 1;
+}
