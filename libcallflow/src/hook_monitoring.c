@@ -296,7 +296,7 @@ static inline int return_fast(PyObject *const *args, size_t nf) {
         int64_t now;
         if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
         cf_session *s = th->solo_session;
-        if (CF_UNLIKELY(cf_rec_own_in_step(s, t, top)) && now - top->start > s->quick_ticks)
+        if (CF_UNLIKELY(cf_rec_own_in_step(s, t, top)) && now - top->start > s->blocking_ticks)
             return 0;
         cf_rec_close_recorded(s, t, t->depth - 1, now);
     }

@@ -133,9 +133,9 @@ struct cf_session {
     int64_t blocking_ns;  /* a task step longer than this blocks the loop */
     uint32_t serial;      /* new for every tree (session, reset): tags the
                              code records' child cache (hookcore.h) */
-    int64_t quick_ticks;  /* the blocking threshold in clock ticks once
-                             tasks.c worked it out, else 0: a coroutine that
-                             ran no longer since it resumed blocked nothing */
+    int64_t blocking_ticks; /* blocking_ns in clock ticks once tasks.c worked
+                               it out, else 0: a coroutine that ran no longer
+                               since it resumed blocked nothing */
 };
 
 /* Slow paths (session.c). */
@@ -335,7 +335,7 @@ static inline void cf_rec_note_if_own(cf_session *s, cf_tstack *t, uint32_t idx,
         t->yield_node = f->node;
         t->yield_func = f->func;
     }
-    if (now - f->start > s->quick_ticks) cf_rec_note_blame(s, t, f, idx, now);
+    if (now - f->start > s->blocking_ticks) cf_rec_note_blame(s, t, f, idx, now);
 }
 
 /* The frame of `code` leaves the stack (exit: enum CF_EXIT_*): it returned

@@ -112,7 +112,7 @@ uint32_t cf_code_epoch;
 
 static int reset_tree(cf_session *s) {
     s->serial = ++g_tree_serial ? g_tree_serial : ++g_tree_serial; /* never 0 */
-    s->quick_ticks = 0; /* the clock's unit may change between trees */
+    s->blocking_ticks = 0; /* the clock's unit may change between trees */
     s->nnodes = 1;
     cf_node *root = &s->nodes[0];
     memset(root, 0, sizeof(*root));

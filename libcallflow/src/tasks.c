@@ -338,14 +338,12 @@ static void blocked(cf_session *s, cf_async *a, uint32_t idx, uint32_t func, int
 /* The threshold in clock ticks, worked out once per session (the clock's
  * calibration reads the monotonic clock: not for every step). */
 static int64_t blocking_ticks(cf_session *s) {
-    cf_async *a = s->async;
-    if (a->blocking_ticks <= 0 || a->blocking_for != s->blocking_ns) {
+    if (s->blocking_ticks <= 0) {
         double k = cf_clock_ns_per_tick();
-        a->blocking_ticks = k > 0 ? (int64_t)((double)s->blocking_ns / k) : s->blocking_ns;
-        a->blocking_for = s->blocking_ns;
-        s->quick_ticks = a->blocking_ticks > 0 ? a->blocking_ticks : 0;
+        int64_t ticks = k > 0 ? (int64_t)((double)s->blocking_ns / k) : s->blocking_ns;
+        s->blocking_ticks = ticks > 0 ? ticks : 0;
     }
-    return a->blocking_ticks;
+    return s->blocking_ticks;
 }
 
 /* Close the step in progress at `now`; returns the function it ended in. */
@@ -435,7 +433,7 @@ void cf_session_set_blocking_threshold(cf_session *s, int64_t ns) {
     int64_t want = ns > 0 ? ns : CF_DEFAULT_BLOCKING_NS;
     if (want != s->blocking_ns) {
         s->blocking_ns = want;
-        s->quick_ticks = 0; /* worked out again for the new threshold */
+        s->blocking_ticks = 0; /* worked out again for the new threshold */
     }
 }
 

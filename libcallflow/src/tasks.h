@@ -102,7 +102,6 @@ typedef struct cf_async {
     cf_map spawns; /* frame key of a coroutine made into a task -> creating node */
     /* Set in copies (cf_session_async_copy): what the JSON needs. */
     int64_t base, blocking_ns;
-    int64_t blocking_ticks, blocking_for; /* the threshold in ticks, for ns */
     uint32_t adopted; /* the task that opened the session (record + 1), or 0 */
 } cf_async;
 
