@@ -74,12 +74,12 @@ static __attribute__((noinline, cold)) void spawn(cf_thread *th, uint32_t want) 
  * spawn() (cf_rec_note_spawn takes it out of the node's cache). */
 static inline void remember_child(const cf_session *s, cf_coderec *rec, uint32_t parent,
                                   const void *code) {
-    if (parent == CF_NO_NODE || (rec->flags & CF_CODE_SPAWN) ||
-        s->nodes[parent].last_code != code || s->nodes[parent].last_code_epoch != cf_code_epoch)
-        return;
+    if (parent == CF_NO_NODE || (rec->flags & CF_CODE_SPAWN)) return;
+    uint32_t child = cf_node_cached_child(s, parent, code);
+    if (child == CF_NO_NODE) return;
     rec->cache_serial = s->serial;
     rec->cache_parent = parent;
-    rec->cache_child = s->nodes[parent].last_code_child;
+    rec->cache_child = child;
 }
 
 /* The full path.  `done` are slots the caller already handled. */
@@ -157,15 +157,14 @@ static inline int push_transparent(cf_tstack *t, uint32_t slot, const cf_coderec
  * remember_child).  0: neither knows it. */
 static inline int push_cached(cf_thread *th, cf_session *s, cf_tstack *t, PyCodeObject *code,
                               int64_t now) {
-    uint32_t c = cf_rec_cached_child(s, t, code);
-    if (c == CF_NO_NODE) {
+    int pushed = cf_rec_call_cached(s, t, code, now);
+    if (!pushed) {
         uint32_t parent = t->frames[t->depth - 1].node;
         if (parent == CF_NO_NODE || t->depth == t->cap) return 0;
         const cf_coderec *rec = cf_coderec_lookup_current(code);
         if (!rec || rec->cache_serial != s->serial || rec->cache_parent != parent) return 0;
-        c = rec->cache_child;
+        pushed = cf_rec_push_child(s, t, code, rec->cache_child, now);
     }
-    int pushed = cf_rec_push_child(s, t, code, c, now);
     if (pushed == 2) t->frames[t->depth - 1].key = frame_key(th);
     return pushed;
 }

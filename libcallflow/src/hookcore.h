@@ -111,12 +111,17 @@ typedef struct {
     void *ce_extras[1];
 } cf_code_extras;
 
+/* The code's record as stored, maybe out of date, or NULL. */
+static inline cf_coderec *cf_coderec_stored(PyCodeObject *code) {
+    const cf_code_extras *ex = (const cf_code_extras *)code->co_extra;
+    return ex && cf_code_extra_index < ex->ce_size
+               ? (cf_coderec *)ex->ce_extras[cf_code_extra_index]
+               : NULL;
+}
+
 /* The code's record, or NULL when it has none yet. */
 static inline cf_coderec *cf_coderec_lookup(PyCodeObject *code) {
-    const cf_code_extras *ex = (const cf_code_extras *)code->co_extra;
-    cf_coderec *rec = ex && cf_code_extra_index < ex->ce_size
-                          ? (cf_coderec *)ex->ce_extras[cf_code_extra_index]
-                          : NULL;
+    cf_coderec *rec = cf_coderec_stored(code);
     if (CF_LIKELY(rec) && CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
     return rec;
 }
@@ -124,10 +129,7 @@ static inline cf_coderec *cf_coderec_lookup(PyCodeObject *code) {
 /* The code's record when it exists and is up to date for the running
  * scopes, else NULL: for fast paths that must not call out. */
 static inline cf_coderec *cf_coderec_lookup_current(PyCodeObject *code) {
-    const cf_code_extras *ex = (const cf_code_extras *)code->co_extra;
-    cf_coderec *rec = ex && cf_code_extra_index < ex->ce_size
-                          ? (cf_coderec *)ex->ce_extras[cf_code_extra_index]
-                          : NULL;
+    cf_coderec *rec = cf_coderec_stored(code);
     return rec && rec->gen == cf_scope_gen ? rec : NULL;
 }
 

@@ -278,19 +278,20 @@ static inline int cf_rec_push_child(cf_session *s, cf_tstack *t, const void *cod
     return (flags & CF_NODE_KEYED) ? 2 : 1;
 }
 
-/* The child the caller's node last saw `code` go to, or CF_NO_NODE. */
-static inline uint32_t cf_rec_cached_child(const cf_session *s, const cf_tstack *t,
-                                           const void *code) {
-    const cf_frame *top = &t->frames[t->depth - 1];
-    if (top->node == CF_NO_NODE || t->depth == t->cap) return CF_NO_NODE;
-    const cf_node *p = &s->nodes[top->node];
+/* The child node `parent` last saw `code` go to (cf_rec_cache_child), or
+ * CF_NO_NODE. */
+static inline uint32_t cf_node_cached_child(const cf_session *s, uint32_t parent,
+                                            const void *code) {
+    const cf_node *p = &s->nodes[parent];
     return p->last_code == code && p->last_code_epoch == cf_code_epoch ? p->last_code_child
                                                                         : CF_NO_NODE;
 }
 
 static inline int cf_rec_call_cached(cf_session *s, cf_tstack *t, const void *code,
                                      int64_t now) {
-    uint32_t c = cf_rec_cached_child(s, t, code);
+    uint32_t parent = t->frames[t->depth - 1].node;
+    if (parent == CF_NO_NODE || t->depth == t->cap) return 0;
+    uint32_t c = cf_node_cached_child(s, parent, code);
     return c == CF_NO_NODE ? 0 : cf_rec_push_child(s, t, code, c, now);
 }
 
