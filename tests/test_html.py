@@ -305,18 +305,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Proje
 
 
 def test_callflow_html_writes_the_session_report(project: Project) -> None:
-    project.cart_project(repeat=1)
-    project.update()
-    project.shop(repeat=3)
-    project.write("test_new.py", """
-        import pytest
-        from shop.cart import price
-
-
-        @pytest.mark.parametrize("name", ["<script>window.__pwned=1</script>"])
-        def test_fresh(name):
-            assert price(2) == 4
-    """)
+    project.regressed_with_new_test()
     path = project.root / "out" / "report.html"
     result = project.run("--callflow-html=out/report.html")  # implies --callflow
     assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -35,18 +35,7 @@ def report(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A run with a regression (test_total: 10 -> 30 calls of price), a
     new test with a hostile id, a leaking test and unchanged ones."""
     project = Project(pytester, monkeypatch)
-    project.cart_project(repeat=1)
-    project.update()
-    project.shop(repeat=3)
-    project.write("test_new.py", """
-        import pytest
-        from shop.cart import price
-
-
-        @pytest.mark.parametrize("name", ["<script>window.__pwned=1</script>"])
-        def test_fresh(name):
-            assert price(2) == 4
-    """)
+    project.regressed_with_new_test()
     project.write("test_leaky.py", LEAKY)
     result = project.run("--callflow", "--callflow-html=report.html")
     assert result.ret == pytest.ExitCode.TESTS_FAILED, text(result)

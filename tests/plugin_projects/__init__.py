@@ -111,6 +111,22 @@ class Project:
         self.shop(repeat)
         self.cart_tests(items, marker)
 
+    def regressed_with_new_test(self) -> None:
+        """Baselines written, then test_cart.py::test_total regressed (10 ->
+        30 calls of shop.cart:price) and a new test whose id holds markup."""
+        self.cart_project(repeat=1)
+        self.update()
+        self.shop(repeat=3)
+        self.write("test_new.py", """
+            import pytest
+            from shop.cart import price
+
+
+            @pytest.mark.parametrize("name", ["<script>window.__pwned=1</script>"])
+            def test_fresh(name):
+                assert price(2) == 4
+        """)
+
     # -- running ------------------------------------------------------------
 
     def run(self, *args: str) -> pytest.RunResult:
