@@ -322,12 +322,7 @@ class trace_scope_async:
         state = _ScopeState(graph, _scope.get())
         self._graph, self._state = graph, state
         self._tokens = (_scope.set(state), _tracer._active.set(graph))
-        try:
-            live = self._scope.__enter__()  # recording starts here
-        except BaseException:
-            self._leave()
-            raise
-        graph._follow(live)
+        _tracer.start_recording(self._scope, graph, self._leave)
         return graph
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

@@ -50,6 +50,18 @@ def scope_setup(*, include_args: bool, include_modules: Optional[Sequence[str]],
     return options, scope
 
 
+def start_recording(scope: core_scope.trace_scope, graph: CallGraph,
+                    undo: Callable[[], None]) -> None:
+    """Open the core scope and have ``graph`` follow it; when it cannot
+    open, ``undo`` takes back the caller's set-up before the error goes on."""
+    try:
+        live = scope.__enter__()  # recording starts here
+    except BaseException:
+        undo()
+        raise
+    graph._follow(live)
+
+
 class trace_scope:
     """``with trace_scope("out.json") as graph:`` records every call made in
     the block into ``graph`` (a ``CallGraph``) and, when ``output_file`` is
@@ -77,12 +89,7 @@ class trace_scope:
         graph.start_time = time.time()
         self._graph = graph
         self._token = _active.set(graph)
-        try:
-            live = self._scope.__enter__()  # recording starts here
-        except BaseException:
-            self._reset()
-            raise
-        graph._follow(live)
+        start_recording(self._scope, graph, self._reset)
         return graph
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
