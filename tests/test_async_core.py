@@ -474,3 +474,63 @@ def test_every_task_made_on_one_line_hangs_from_its_creator(scope: str) -> None:
     parents = [n.path[-2] for n in graph.root.walk() if n.name == qn(worker)]
     assert parents and set(parents) == {qn(spawner)}, parents
     assert graph.calls(worker) == 3
+
+
+# ---------------------------------------------------------------------------
+# eager tasks (3.12+): a task's first step runs inside its creator's step
+
+eager_only = pytest.mark.skipif(
+    not hasattr(asyncio, "eager_task_factory"), reason="eager tasks need Python 3.12+"
+)
+
+
+async def eager_spawner() -> int:
+    # Each task's first step runs inside create_task, within this step;
+    # after it the creator's step goes on and makes the next task.
+    made = [asyncio.create_task(worker(i)) for i in range(3)]
+    return sum(await asyncio.gather(*made))
+
+
+async def eager_program() -> int:
+    asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+    await asyncio.sleep(0)  # the creator's last suspension: never the parent
+    return await eager_spawner()
+
+
+@eager_only
+@pytest.mark.parametrize("scope", ["all", "project"])
+def test_eager_tasks_hang_from_their_creator(scope: str) -> None:
+    with trace_scope(scope=scope) as graph:
+        asyncio.run(eager_program())
+    parents = [n.path[-2] for n in graph.root.walk() if n.name == qn(worker)]
+    assert parents and set(parents) == {qn(eager_spawner)}, parents
+    assert graph.calls(worker) == 3
+    creators = {t["id"] for t in graph.async_info["tasks"] if t["function"] == qn(eager_program)}
+    assert len(creators) == 1
+    assert [t["parent"] for t in tasks_of(graph, worker)] == [creators.pop()] * 3
+
+
+async def eager_blocker() -> int:
+    # Makes an eager task, then blocks the loop in its own step: the blame
+    # is this coroutine's, though a nested step ran in between.
+    task = asyncio.create_task(quick_helper())
+    spin(0.15)
+    await asyncio.sleep(0)
+    return await task
+
+
+async def eager_blame_program() -> int:
+    asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+    return await asyncio.create_task(eager_blocker())
+
+
+@eager_only
+def test_a_creator_blocking_after_an_eager_step_is_blamed() -> None:
+    graph = record(eager_blame_program)
+    info = graph.async_info
+    assert info is not None
+    assert [b["function"] for b in info["blocking"]] == [qn(eager_blocker)]
+    (helper,) = tasks_of(graph, quick_helper)
+    (blocker,) = tasks_of(graph, eager_blocker)
+    assert helper["parent"] == blocker["id"]
+    assert helper["state"] == blocker["state"] == "finished"

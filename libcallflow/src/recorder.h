@@ -92,6 +92,16 @@ typedef struct cf_susp {
     uint8_t kind, outer_func, outer_edge;
 } cf_susp;
 
+/* The step of a task that an eager task's first step interrupted (that
+ * step runs inside create_task, within its creator's step): put back when
+ * the nested step ends, so the creator's step goes on as it was. */
+typedef struct cf_outer_step {
+    uint32_t task; /* its task: record + 1, as cf_frame.task */
+    uint32_t task_depth, yield_node, yield_func, blame_depth, blame_func;
+    int yield_fresh;
+    int64_t nested_since; /* when the nested step began */
+} cf_outer_step;
+
 struct cf_tstack {
     cf_frame *frames; /* frames[0] is the root sentinel */
     uint32_t depth, cap;
@@ -106,6 +116,9 @@ struct cf_tstack {
     /* The deepest coroutine of the project's own code that ran, in this
      * task step, longer than the blocking threshold: what blocked. */
     uint32_t blame_depth, blame_func;
+    cf_outer_step *outer; /* interrupted steps, innermost last */
+    uint32_t nouter;
+    size_t outer_alloc;
 };
 
 struct cf_session {

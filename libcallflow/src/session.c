@@ -184,6 +184,7 @@ void cf_session_free(cf_session *s) {
     while (t) {
         cf_tstack *next = t->next;
         free(t->frames);
+        free(t->outer);
         free(t);
         t = next;
     }

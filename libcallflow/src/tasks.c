@@ -188,9 +188,63 @@ static uint32_t add_task(cf_session *s, cf_async *a, const cf_taskinfo *ti, uint
     return idx;
 }
 
+/* ------------------------------------------------------ nested steps */
+
+/* A step begins while another task's step runs below it on this thread
+ * (an eager task's first step, inside its creator's create_task): keep the
+ * running step's state to put back when the nested one ends. */
+static void save_outer_step(cf_session *s, cf_tstack *t, int64_t now) {
+    if (room((void **)&t->outer, &t->outer_alloc, t->nouter, sizeof(cf_outer_step)) < 0) {
+        s->lost_events++; /* the creator's step then ends with the nested one */
+        return;
+    }
+    t->outer[t->nouter++] = (cf_outer_step){t->frames[t->task_depth].task,
+                                            t->task_depth,
+                                            t->yield_node,
+                                            t->yield_func,
+                                            t->blame_depth,
+                                            t->blame_func,
+                                            t->yield_fresh,
+                                            now};
+}
+
+/* Its task's frame is still on the stack, under stack index `below`. */
+static int outer_step_live(const cf_tstack *t, const cf_outer_step *o, uint32_t below) {
+    return o->task_depth > 0 && o->task_depth < below && t->frames[o->task_depth].task == o->task;
+}
+
+/* The interrupted step's task is moved on by the time the nested step
+ * took, which was another task's, not its own. */
+static void skip_nested_time(cf_async *a, const cf_outer_step *o, int64_t now) {
+    if (o->task && o->task <= a->ntasks && a->tasks[o->task - 1].state == CF_TASK_RUNNING)
+        a->tasks[o->task - 1].step_start += now - o->nested_since;
+}
+
+/* A step ended (its task's frame was at stack index idx): the step it
+ * interrupted, if any, goes on. */
+static void resume_outer_step(cf_async *a, cf_tstack *t, uint32_t idx, int64_t now) {
+    t->yield_fresh = 0;
+    t->blame_depth = 0;
+    t->task_depth = 0;
+    while (t->nouter) {
+        cf_outer_step o = t->outer[--t->nouter];
+        if (!outer_step_live(t, &o, idx)) continue; /* its frame is gone */
+        t->task_depth = o.task_depth;
+        t->yield_node = o.yield_node;
+        t->yield_func = o.yield_func;
+        t->yield_fresh = o.yield_fresh;
+        t->blame_depth = o.blame_depth;
+        t->blame_func = o.blame_func;
+        skip_nested_time(a, &o, now);
+        return;
+    }
+}
+
 static void step_begin(cf_session *s, cf_async *a, cf_tstack *t, uint32_t idx, uint32_t kind,
                        int64_t now) {
     cf_task *tk = &a->tasks[idx];
+    if (t->task_depth && t->task_depth < t->depth - 1 && t->frames[t->task_depth].task)
+        save_outer_step(s, t, now);
     int was_flying = in_flight(tk) && kind != CF_TEV_START;
     tk->state = CF_TASK_RUNNING;
     tk->step_start = now;
@@ -388,18 +442,20 @@ void cf_task_left(cf_session *s, cf_tstack *t, cf_frame *f, int exit, int64_t no
               now);
         set_flight(a, idx, 0, now);
     }
-    t->yield_fresh = 0;
-    t->blame_depth = 0;
-    t->task_depth = 0;
+    resume_outer_step(a, t, (uint32_t)(f - t->frames), now);
     recount(a, idx, now);
 }
 
 void cf_async_session_end(cf_session *s, int64_t now) {
+    cf_async *a = s->async;
     for (cf_tstack *t = s->stacks; t; t = t->next) {
+        /* Interrupted steps end now too, less what nested in them (the
+         * frames are gone already: cf_session_end closed them). */
+        for (uint32_t i = 0; a && i < t->nouter; i++) skip_nested_time(a, &t->outer[i], now);
+        t->nouter = 0;
         t->task_depth = 0;
         t->yield_fresh = 0;
     }
-    cf_async *a = s->async;
     if (!a) return;
     for (uint32_t i = 0; i < a->ntasks; i++) {
         cf_task *tk = &a->tasks[i];
