@@ -1,5 +1,7 @@
 """Exact call counts on programs whose counts are known."""
 
+import os
+import subprocess
 import sys
 import traceback
 
@@ -173,3 +175,44 @@ def test_edges_iterate_with_counts() -> None:
         recursion.is_even(4)
     even, odd = qn(recursion.is_even), qn(recursion.is_odd)
     assert edge_counts(g) == {(even, odd): 2, (odd, even): 2}
+
+
+# Deeper than the C stack holds once every call runs on it (the PEP 523
+# hook of 3.9-3.11), though the interpreter alone (3.11+) keeps Python
+# calls off it: a raised recursion limit must work traced as untraced.
+DEEP_PROGRAM = """
+import os, sys, threading
+sys.setrecursionlimit(60000)
+sys.path.insert(0, {tests!r})
+from programs.recursion import countdown
+out = []
+def run():
+    if {traced}:
+        from pytest_callflow import trace_scope
+        with trace_scope() as graph:
+            value = countdown(40000)
+        out.append((value, graph.calls(countdown)))
+    else:
+        out.append((countdown(40000), 40001))
+run()
+worker = threading.Thread(target=run)
+worker.start()
+worker.join()
+print(out)
+"""
+
+
+def run_deep(traced: bool) -> "subprocess.CompletedProcess[str]":
+    tests = os.path.dirname(os.path.abspath(__file__))
+    code = DEEP_PROGRAM.format(tests=tests, traced=traced)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_recursion_deeper_than_the_c_stack_runs_as_untraced() -> None:
+    untraced = run_deep(False)
+    if untraced.returncode != 0:  # 3.9/3.10 run Python calls on the C stack
+        pytest.skip("this interpreter cannot recurse 40,000 deep untraced")
+    traced = run_deep(True)
+    assert traced.returncode == 0, traced.stderr[-2000:]
+    assert traced.stdout == untraced.stdout == "[(40000, 40001), (40000, 40001)]\n"

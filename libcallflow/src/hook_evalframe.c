@@ -14,15 +14,14 @@
  * With any PEP 523 hook every Python call recurses on the C stack (3.11
  * otherwise runs Python-to-Python calls without it), so deep recursion that
  * runs untraced could overflow it.  Near the end of the C stack the hook
- * refuses the frame with RecursionError, as the interpreter does at its
+ * runs the frame on a stack segment of its own (cstack.h); where it cannot,
+ * it refuses the frame with RecursionError, as the interpreter does at its
  * recursion limit, instead of letting the process crash. */
-#define _GNU_SOURCE 1 /* pthread_getattr_np; pyconfig.h defines it alike */
 #include "hookcore.h"
 
 #if PY_VERSION_HEX < 0x030C0000
 
-#include <pthread.h>
-
+#include "cstack.h"
 #include "genframe.h"
 
 typedef cf_evalframe ef_frame;
@@ -38,39 +37,26 @@ static inline PyObject *eval_next(PyThreadState *ts, ef_frame *f, int throwflag)
     return next ? next(ts, f, throwflag) : _PyEval_EvalFrameDefault(ts, f, throwflag);
 }
 
-/* The low end of this thread's C stack and the room kept above it for the
- * frame itself and the C code it calls; margin 0: not known yet. */
-typedef struct ef_stack {
-    uintptr_t lo;
-    uintptr_t margin;
-} ef_stack;
-static _Thread_local ef_stack t_stack __attribute__((tls_model("initial-exec")));
+static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag);
 
-#define EF_STACK_MARGIN ((uintptr_t)256 * 1024) /* a quarter of small stacks */
+typedef struct ef_call {
+    PyThreadState *ts;
+    ef_frame *f;
+    int throwflag;
+} ef_call;
 
-static __attribute__((noinline)) void stack_init(void) {
-    t_stack.lo = 0;
-    t_stack.margin = 1; /* unknown: lo 0 and margin 1 never refuse */
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
-    void *lo = NULL;
-    size_t size = 0;
-    if (pthread_attr_getstack(&attr, &lo, &size) == 0 && lo && size >= 4) {
-        t_stack.lo = (uintptr_t)lo;
-        t_stack.margin = size / 4 < EF_STACK_MARGIN ? size / 4 : EF_STACK_MARGIN;
-    }
-    pthread_attr_destroy(&attr);
+static void *eval_call(void *arg) {
+    const ef_call *c = arg;
+    return ef_eval(c->ts, c->f, c->throwflag);
 }
 
-/* Within the margin above the stack's low end.  A frame running on some
- * other stack (a coroutine library's own, below lo) wraps around to a
- * large distance and is never refused. */
-static inline int c_stack_exhausted(void) {
-    if (CF_UNLIKELY(!t_stack.margin)) stack_init();
-    return CF_UNLIKELY((uintptr_t)__builtin_frame_address(0) - t_stack.lo < t_stack.margin);
-}
-
-static __attribute__((noinline, cold)) PyObject *refuse_frame(void) {
+/* The C stack is nearly full: the frame runs on a segment. */
+static __attribute__((noinline, cold)) PyObject *eval_on_segment(PyThreadState *ts, ef_frame *f,
+                                                                 int throwflag) {
+    ef_call call = {ts, f, throwflag};
+    int ok;
+    PyObject *res = cf_cstack_call_on_segment(eval_call, &call, &ok);
+    if (ok) return res;
     PyErr_SetString(PyExc_RecursionError,
                     "maximum recursion depth exceeded (C stack nearly full; "
                     "the callflow frame hook runs every Python call on it)");
@@ -141,7 +127,7 @@ static __attribute__((noinline)) PyObject *eval_genlike(PyThreadState *ts, ef_fr
 }
 
 static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
-    if (c_stack_exhausted()) return refuse_frame();
+    if (cf_cstack_nearly_full()) return eval_on_segment(ts, f, throwflag);
     if (CF_UNLIKELY(!g_active)) return eval_next(ts, f, throwflag);
     cf_thread *th = cf_thread_current();
     if (CF_UNLIKELY(!th || th->busy)) return eval_next(ts, f, throwflag);
