@@ -534,3 +534,41 @@ def test_a_creator_blocking_after_an_eager_step_is_blamed() -> None:
     (blocker,) = tasks_of(graph, eager_blocker)
     assert helper["parent"] == blocker["id"]
     assert helper["state"] == blocker["state"] == "finished"
+
+
+async def eager_spinner() -> None:
+    spin(0.3)  # this eager task's first step blocks the loop
+    await asyncio.sleep(0)
+
+
+async def makes_an_eager_spinner() -> "asyncio.Task[None]":
+    return asyncio.create_task(eager_spinner())  # returns right after its step
+
+
+async def blocks_after_an_eager_spinner() -> None:
+    task = await makes_an_eager_spinner()
+    spin(0.15)  # this step's own block, after the nested one
+    await asyncio.sleep(0)
+    await task
+
+
+async def nested_blame_program() -> None:
+    asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+    await asyncio.create_task(blocks_after_an_eager_spinner())
+
+
+@eager_only
+def test_a_coroutine_that_only_contained_an_eager_step_is_not_blamed() -> None:
+    graph = record(nested_blame_program)
+    info = graph.async_info
+    assert info is not None
+    blocks = {b["function"]: b for b in info["blocking"]}
+    # makes_an_eager_spinner was live during the nested 0.3 s, but ran no
+    # longer than a moment of its own.
+    assert set(blocks) == {qn(eager_spinner), qn(blocks_after_an_eager_spinner)}
+    spinner, creator = blocks[qn(eager_spinner)], blocks[qn(blocks_after_an_eager_spinner)]
+    assert 0.25e9 < spinner["duration_ns"] and 0.12e9 < creator["duration_ns"] < 0.25e9
+    # The creator's block started when its step did, before the nested one.
+    (creator_task,) = tasks_of(graph, blocks_after_an_eager_spinner)
+    assert creator["start_ns"] <= spinner["start_ns"]
+    assert creator["start_ns"] >= creator_task["start_ns"]

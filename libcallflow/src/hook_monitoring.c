@@ -165,7 +165,11 @@ static inline int push_cached(cf_thread *th, cf_session *s, cf_tstack *t, PyCode
         if (!rec || rec->cache_serial != s->serial || rec->cache_parent != parent) return 0;
         pushed = cf_rec_push_child(s, t, code, rec->cache_child, now);
     }
-    if (pushed == 2) t->frames[t->depth - 1].key = frame_key(th);
+    if (pushed == 2) {
+        cf_frame *f = &t->frames[t->depth - 1];
+        f->key = frame_key(th);
+        f->nested_at = t->nested_ticks;
+    }
     return pushed;
 }
 
@@ -295,7 +299,8 @@ static inline int return_fast(PyObject *const *args, size_t nf) {
         int64_t now;
         if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
         cf_session *s = th->solo_session;
-        if (CF_UNLIKELY(cf_rec_own_in_step(s, t, top)) && now - top->start > s->blocking_ticks)
+        if (CF_UNLIKELY(cf_rec_own_in_step(s, t, top)) &&
+            cf_rec_ran_for(t, top, now) > s->blocking_ticks)
             return 0;
         cf_rec_close_recorded(s, t, t->depth - 1, now);
     }

@@ -78,7 +78,11 @@ typedef struct cf_frame {
     uint8_t pad1_;
     uint32_t task;      /* the outermost traced coroutine of an asyncio task:
                            its record + 1; else 0 */
-    uint8_t pad_[8];    /* 64 bytes: frames are indexed with a shift */
+    /* Keyed frames (generators, coroutines): the stack's nested_ticks when
+     * the frame started or resumed, so that the time of eager steps run
+     * meanwhile is not taken for its own (cf_rec_ran_for).  64 bytes:
+     * frames are indexed with a shift. */
+    int64_t nested_at;
 } cf_frame;
 _Static_assert(sizeof(cf_frame) == 64, "cf_frame is meant to be 64 bytes");
 
@@ -119,6 +123,8 @@ struct cf_tstack {
     cf_outer_step *outer; /* interrupted steps, innermost last */
     uint32_t nouter;
     size_t outer_alloc;
+    int outer_lost;       /* a step could not be saved (no memory) */
+    int64_t nested_ticks; /* total time of nested steps ended on this stack */
 };
 
 struct cf_session {
@@ -208,6 +214,7 @@ static inline cf_frame *cf_rec_push_frame(cf_session *s, cf_tstack *t, uint32_t 
     f->child = 0;
     f->func = func;
     f->task = 0;
+    f->nested_at = t->nested_ticks;
     return f;
 }
 
@@ -331,6 +338,12 @@ static inline void cf_rec_close(cf_session *s, cf_tstack *t, uint32_t idx, int64
     if (t->frames[idx].kind != CF_FRAME_TRANSPARENT) cf_rec_close_recorded(s, t, idx, now);
 }
 
+/* How long the keyed frame f ran since it started or resumed, less the
+ * eager steps of other tasks nested in that time. */
+static inline int64_t cf_rec_ran_for(const cf_tstack *t, const cf_frame *f, int64_t now) {
+    return now - f->start - (t->nested_ticks - f->nested_at);
+}
+
 /* Inside a task step, the project's own coroutines note their ends: the
  * first yield is what the step awaited; one that ran past the blocking
  * threshold since it resumed may be what blocked the loop (tasks.c). */
@@ -349,7 +362,7 @@ static inline void cf_rec_note_if_own(cf_session *s, cf_tstack *t, uint32_t idx,
         t->yield_node = f->node;
         t->yield_func = f->func;
     }
-    if (now - f->start > s->blocking_ticks) cf_rec_note_blame(s, t, f, idx, now);
+    if (cf_rec_ran_for(t, f, now) > s->blocking_ticks) cf_rec_note_blame(s, t, f, idx, now);
 }
 
 /* The frame of `code` leaves the stack (exit: enum CF_EXIT_*): it returned

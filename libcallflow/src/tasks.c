@@ -195,7 +195,10 @@ static uint32_t add_task(cf_session *s, cf_async *a, const cf_taskinfo *ti, uint
  * running step's state to put back when the nested one ends. */
 static void save_outer_step(cf_session *s, cf_tstack *t, int64_t now) {
     if (room((void **)&t->outer, &t->outer_alloc, t->nouter, sizeof(cf_outer_step)) < 0) {
-        s->lost_events++; /* the creator's step then ends with the nested one */
+        /* No memory: the interrupted steps lose their state (they end as
+         * seen from here, without blame or parents for what they make). */
+        s->lost_events++;
+        t->outer_lost = 1;
         return;
     }
     t->outer[t->nouter++] = (cf_outer_step){t->frames[t->task_depth].task,
@@ -213,11 +216,13 @@ static int outer_step_live(const cf_tstack *t, const cf_outer_step *o, uint32_t 
     return o->task_depth > 0 && o->task_depth < below && t->frames[o->task_depth].task == o->task;
 }
 
-/* The interrupted step's task is moved on by the time the nested step
- * took, which was another task's, not its own. */
+/* The interrupted step does not count the time of the step nested in it
+ * (another task's) as its own, if it is still the step that was saved. */
 static void skip_nested_time(cf_async *a, const cf_outer_step *o, int64_t now) {
-    if (o->task && o->task <= a->ntasks && a->tasks[o->task - 1].state == CF_TASK_RUNNING)
-        a->tasks[o->task - 1].step_start += now - o->nested_since;
+    if (!o->task || o->task > a->ntasks) return;
+    cf_task *tk = &a->tasks[o->task - 1];
+    if (tk->state == CF_TASK_RUNNING && o->nested_since >= tk->step_start)
+        tk->step_nested += now - o->nested_since;
 }
 
 /* A step ended (its task's frame was at stack index idx): the step it
@@ -226,6 +231,10 @@ static void resume_outer_step(cf_async *a, cf_tstack *t, uint32_t idx, int64_t n
     t->yield_fresh = 0;
     t->blame_depth = 0;
     t->task_depth = 0;
+    if (t->outer_lost) { /* which step this was is not known: drop them all */
+        t->outer_lost = 0;
+        t->nouter = 0;
+    }
     while (t->nouter) {
         cf_outer_step o = t->outer[--t->nouter];
         if (!outer_step_live(t, &o, idx)) continue; /* its frame is gone */
@@ -235,6 +244,8 @@ static void resume_outer_step(cf_async *a, cf_tstack *t, uint32_t idx, int64_t n
         t->yield_fresh = o.yield_fresh;
         t->blame_depth = o.blame_depth;
         t->blame_func = o.blame_func;
+        /* The frames of the interrupted step discount it too (cf_rec_ran_for). */
+        t->nested_ticks += now - o.nested_since;
         skip_nested_time(a, &o, now);
         return;
     }
@@ -248,6 +259,7 @@ static void step_begin(cf_session *s, cf_async *a, cf_tstack *t, uint32_t idx, u
     int was_flying = in_flight(tk) && kind != CF_TEV_START;
     tk->state = CF_TASK_RUNNING;
     tk->step_start = now;
+    tk->step_nested = 0;
     tk->end = -1;
     t->yield_fresh = 0;
     t->blame_depth = 0;
@@ -366,7 +378,7 @@ static int64_t blocking_ticks(cf_session *s);
 void cf_rec_note_blame(cf_session *s, cf_tstack *t, const cf_frame *f, uint32_t idx,
                        int64_t now) {
     /* f->start is when it started or last resumed: within this step. */
-    if (s->async && idx > t->blame_depth && now - f->start > blocking_ticks(s)) {
+    if (s->async && idx > t->blame_depth && cf_rec_ran_for(t, f, now) > blocking_ticks(s)) {
         t->blame_depth = idx;
         t->blame_func = f->func;
     }
@@ -404,7 +416,7 @@ static int64_t blocking_ticks(cf_session *s) {
 static uint32_t step_end(cf_session *s, cf_async *a, cf_tstack *t, uint32_t idx,
                          uint32_t own_func, int64_t now) {
     cf_task *tk = &a->tasks[idx];
-    int64_t dur = now - tk->step_start;
+    int64_t dur = now - tk->step_start - tk->step_nested; /* its own time only */
     uint32_t func = t && t->blame_depth ? t->blame_func
                     : t && t->yield_fresh ? t->yield_func
                                           : own_func;
@@ -453,6 +465,7 @@ void cf_async_session_end(cf_session *s, int64_t now) {
          * frames are gone already: cf_session_end closed them). */
         for (uint32_t i = 0; a && i < t->nouter; i++) skip_nested_time(a, &t->outer[i], now);
         t->nouter = 0;
+        t->outer_lost = 0;
         t->task_depth = 0;
         t->yield_fresh = 0;
     }
@@ -462,6 +475,7 @@ void cf_async_session_end(cf_session *s, int64_t now) {
         if (tk->state != CF_TASK_RUNNING || tk->unbound) continue;
         step_end(s, a, NULL, i, tk->func, now);
         tk->step_start = now; /* a later resumption of the session goes on from here */
+        tk->step_nested = 0;
     }
     advance(a, now);
 }

@@ -55,6 +55,7 @@ typedef struct cf_task {
     char *name;
     uint64_t thread;
     int64_t start, end, step_start, active, longest;
+    int64_t step_nested; /* eager steps of other tasks run within this step */
     uint64_t steps;
     uint8_t state;
     uint8_t counted; /* counts toward the concurrency figure now */
