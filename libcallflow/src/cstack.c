@@ -5,11 +5,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #define CF_STACK_MARGIN ((uintptr_t)256 * 1024) /* a quarter of small stacks */
 /* Virtual size; pages are committed only as deep frames touch them. */
 #define CF_SEGMENT_SIZE ((size_t)16 << 20)
+/* Below each segment: wide enough that no C frame can step over it (the
+ * kernel keeps a gap as wide below thread stacks); address space only. */
+#define CF_GUARD_SIZE ((size_t)256 * 1024)
 
 _Thread_local cf_cstack cf_cstack_bounds __attribute__((tls_model("initial-exec")));
 
@@ -33,7 +35,7 @@ void cf_cstack_init(void) {
  * back to the caller's stack.  The frame pointer keeps the caller's stack
  * pointer, and the CFI says so: debuggers unwind across the switch. */
 void *cf_cstack_switch_call(void *top, void *(*fn)(void *), void *arg);
-__asm__(".text\n"
+__asm__(".pushsection .text\n"
         ".globl cf_cstack_switch_call\n"
         ".hidden cf_cstack_switch_call\n"
         ".type cf_cstack_switch_call, @function\n"
@@ -52,7 +54,8 @@ __asm__(".text\n"
         ".cfi_def_cfa %rsp, 8\n"
         "ret\n"
         ".cfi_endproc\n"
-        ".size cf_cstack_switch_call, .-cf_cstack_switch_call\n");
+        ".size cf_cstack_switch_call, .-cf_cstack_switch_call\n"
+        ".popsection\n");
 
 /* A thread's segments: the first `used` are in use, innermost last. */
 typedef struct seg_pool {
@@ -70,6 +73,16 @@ static void pool_free(void *arg) {
     for (uint32_t i = 0; i < p->n; i++) munmap(p->base[i], CF_SEGMENT_SIZE);
     free(p->base);
     free(p);
+    t_pool = NULL; /* the exiting thread's: anything later starts afresh */
+}
+
+/* Back on the thread's own stack: the deep frames are gone, and so goes
+ * the memory they touched, but for the first segment (at most its size):
+ * a loop calling from the edge of the full stack enters that one on every
+ * call, and must not pay a system call each time. */
+static void pool_trim(seg_pool *p) {
+    for (uint32_t i = 1; i < p->n; i++) munmap(p->base[i], CF_SEGMENT_SIZE);
+    p->n = p->n ? 1 : 0;
 }
 
 static void make_key(void) { g_key_ok = pthread_key_create(&g_key, pool_free) == 0; }
@@ -100,9 +113,8 @@ static void *segment_take(seg_pool *p) {
         void *seg = mmap(NULL, CF_SEGMENT_SIZE, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
         if (seg == MAP_FAILED) return NULL;
-        /* A guard page: running past the end faults instead of corrupting. */
-        long page = sysconf(_SC_PAGESIZE);
-        if (page <= 0 || mprotect(seg, (size_t)page, PROT_NONE) != 0) {
+        /* Running past the end faults instead of corrupting. */
+        if (mprotect(seg, CF_GUARD_SIZE, PROT_NONE) != 0) {
             munmap(seg, CF_SEGMENT_SIZE);
             return NULL;
         }
@@ -119,11 +131,11 @@ void *cf_cstack_call_on_segment(void *(*fn)(void *), void *arg, int *ok) {
         return NULL;
     }
     cf_cstack saved = cf_cstack_bounds;
-    cf_cstack_bounds.lo = (uintptr_t)seg;
+    cf_cstack_bounds.lo = (uintptr_t)seg + CF_GUARD_SIZE;
     cf_cstack_bounds.margin = CF_STACK_MARGIN;
     void *res = cf_cstack_switch_call(seg + CF_SEGMENT_SIZE, fn, arg);
     cf_cstack_bounds = saved;
-    p->used--;
+    if (--p->used == 0 && p->n > 1) pool_trim(p);
     *ok = 1;
     return res;
 }

@@ -14,9 +14,10 @@
  * With any PEP 523 hook every Python call recurses on the C stack (3.11
  * otherwise runs Python-to-Python calls without it), so deep recursion that
  * runs untraced could overflow it.  Near the end of the C stack the hook
- * runs the frame on a stack segment of its own (cstack.h); where it cannot,
- * it refuses the frame with RecursionError, as the interpreter does at its
- * recursion limit, instead of letting the process crash. */
+ * runs the frame on a stack segment of its own (cstack.h); where it cannot
+ * (no switch for this platform, no memory, greenlet imported), it refuses
+ * the frame with RecursionError, as the interpreter does at its recursion
+ * limit, instead of letting the process crash. */
 #include "hookcore.h"
 
 #if PY_VERSION_HEX < 0x030C0000
@@ -50,12 +51,26 @@ static void *eval_call(void *arg) {
     return ef_eval(c->ts, c->f, c->throwflag);
 }
 
+/* greenlet is imported: its switches copy the part of the C stack they
+ * believe the greenlet runs on, which a segment is not. */
+static int greenlet_imported(void) {
+    static PyObject *name;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb); /* a frame run with throwflag has one set */
+    if (!name) name = PyUnicode_InternFromString("greenlet");
+    PyObject *mod = name ? PyDict_GetItemWithError(PyImport_GetModuleDict(), name) : NULL;
+    int found = mod != NULL || !name || PyErr_Occurred(); /* unsure: as if imported */
+    PyErr_Clear();
+    PyErr_Restore(et, ev, tb);
+    return found;
+}
+
 /* The C stack is nearly full: the frame runs on a segment. */
 static __attribute__((noinline, cold)) PyObject *eval_on_segment(PyThreadState *ts, ef_frame *f,
                                                                  int throwflag) {
     ef_call call = {ts, f, throwflag};
-    int ok;
-    PyObject *res = cf_cstack_call_on_segment(eval_call, &call, &ok);
+    int ok = 0;
+    PyObject *res = greenlet_imported() ? NULL : cf_cstack_call_on_segment(eval_call, &call, &ok);
     if (ok) return res;
     PyErr_SetString(PyExc_RecursionError,
                     "maximum recursion depth exceeded (C stack nearly full; "
