@@ -4,13 +4,14 @@
  * C stack, where 3.11 alone runs Python-to-Python calls without it: a
  * recursion that fits untraced (a raised recursion limit) would overflow
  * it.  When a thread's stack is nearly full, the hook runs the next frame
- * on a segment of its own (mmap'ed, a guard page below), so the traced
+ * on a segment of its own (mmap'ed, a 256 KiB guard below), so the traced
  * program recurses exactly as deep as the untraced one; the interpreter's
  * recursion limit, which counts frames, not bytes, still applies.
  *
  * Segments are kept per thread for reuse (a loop calling from the edge of
  * a full stack switches on every call: a switch is a few instructions, no
- * system call) and unmapped when the thread exits. */
+ * system call); all but the first are unmapped once the thread is back on
+ * its own stack, the rest when it exits. */
 #ifndef CALLFLOW_CSTACK_H
 #define CALLFLOW_CSTACK_H
 

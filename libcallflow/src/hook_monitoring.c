@@ -319,7 +319,7 @@ static __attribute__((noinline)) PyObject *on_return(PyObject *const *args, Py_s
     CF_FOR_EACH_SLOT(mask, slot) {
         cf_tstack *t = th->stacks[slot];
         const cf_frame *top = &t->frames[t->depth - 1];
-        if (CF_UNLIKELY(top->code != (void *)code || top->task || (top->key && t->task_depth)))
+        if (CF_UNLIKELY(top->code != (void *)code || top->task || (top->key && t->step.task_depth)))
             break;
         cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
         t->depth--;

@@ -96,13 +96,25 @@ typedef struct cf_susp {
     uint8_t kind, outer_func, outer_edge;
 } cf_susp;
 
-/* The step of a task that an eager task's first step interrupted (that
- * step runs inside create_task, within its creator's step): put back when
- * the nested step ends, so the creator's step goes on as it was. */
-typedef struct cf_outer_step {
-    uint32_t task; /* its task: record + 1, as cf_frame.task */
-    uint32_t task_depth, yield_node, yield_func, blame_depth, blame_func;
+/* The task step running on a thread stack, as the hooks follow it. */
+typedef struct cf_step {
+    uint32_t task_depth; /* stack index of the running task's outermost
+                            traced coroutine, 0 when no task step runs */
+    /* The innermost recorded frame that yielded since the step began (the
+     * await that ended the step), for blocking and parents. */
+    uint32_t yield_node, yield_func;
     int yield_fresh;
+    /* The deepest coroutine of the project's own code that ran, in this
+     * step, longer than the blocking threshold: what blocked. */
+    uint32_t blame_depth, blame_func;
+} cf_step;
+
+/* A step that an eager task's first step interrupted (that step runs
+ * inside create_task, within its creator's step): put back when the nested
+ * step ends, so the creator's step goes on as it was. */
+typedef struct cf_outer_step {
+    cf_step step;
+    uint32_t task;        /* its task: record + 1, as cf_frame.task */
     int64_t nested_since; /* when the nested step began */
 } cf_outer_step;
 
@@ -111,15 +123,7 @@ struct cf_tstack {
     uint32_t depth, cap;
     uint64_t owner; /* the hooks' thread id */
     struct cf_tstack *next;
-    /* The innermost recorded frame that yielded since the current task step
-     * began (the await that ended the step), for blocking and parents. */
-    uint32_t yield_node, yield_func;
-    int yield_fresh;
-    uint32_t task_depth; /* stack index of the running task's outermost
-                            traced coroutine, 0 when no task step runs */
-    /* The deepest coroutine of the project's own code that ran, in this
-     * task step, longer than the blocking threshold: what blocked. */
-    uint32_t blame_depth, blame_func;
+    cf_step step;
     cf_outer_step *outer; /* interrupted steps, innermost last */
     uint32_t nouter;
     size_t outer_alloc;
@@ -349,7 +353,7 @@ static inline int64_t cf_rec_ran_for(const cf_tstack *t, const cf_frame *f, int6
  * threshold since it resumed may be what blocked the loop (tasks.c). */
 static inline int cf_rec_own_in_step(const cf_session *s, const cf_tstack *t,
                                      const cf_frame *f) {
-    return f->key && CF_UNLIKELY(t->task_depth) && f->kind == CF_FRAME_IN &&
+    return f->key && CF_UNLIKELY(t->step.task_depth) && f->kind == CF_FRAME_IN &&
            f->node != CF_NO_NODE && (s->nodes[f->node].flags & CF_NODE_OWN_CORO);
 }
 
@@ -357,10 +361,10 @@ static inline void cf_rec_note_if_own(cf_session *s, cf_tstack *t, uint32_t idx,
                                       int64_t now) {
     const cf_frame *f = &t->frames[idx];
     if (!cf_rec_own_in_step(s, t, f)) return;
-    if (exit == CF_EXIT_YIELD && !t->yield_fresh) {
-        t->yield_fresh = 1;
-        t->yield_node = f->node;
-        t->yield_func = f->func;
+    if (exit == CF_EXIT_YIELD && !t->step.yield_fresh) {
+        t->step.yield_fresh = 1;
+        t->step.yield_node = f->node;
+        t->step.yield_func = f->func;
     }
     if (cf_rec_ran_for(t, f, now) > s->blocking_ticks) cf_rec_note_blame(s, t, f, idx, now);
 }

@@ -201,19 +201,13 @@ static void save_outer_step(cf_session *s, cf_tstack *t, int64_t now) {
         t->outer_lost = 1;
         return;
     }
-    t->outer[t->nouter++] = (cf_outer_step){t->frames[t->task_depth].task,
-                                            t->task_depth,
-                                            t->yield_node,
-                                            t->yield_func,
-                                            t->blame_depth,
-                                            t->blame_func,
-                                            t->yield_fresh,
-                                            now};
+    t->outer[t->nouter++] = (cf_outer_step){t->step, t->frames[t->step.task_depth].task, now};
 }
 
 /* Its task's frame is still on the stack, under stack index `below`. */
 static int outer_step_live(const cf_tstack *t, const cf_outer_step *o, uint32_t below) {
-    return o->task_depth > 0 && o->task_depth < below && t->frames[o->task_depth].task == o->task;
+    uint32_t d = o->step.task_depth;
+    return d > 0 && d < below && t->frames[d].task == o->task;
 }
 
 /* The interrupted step does not count the time of the step nested in it
@@ -228,9 +222,7 @@ static void skip_nested_time(cf_async *a, const cf_outer_step *o, int64_t now) {
 /* A step ended (its task's frame was at stack index idx): the step it
  * interrupted, if any, goes on. */
 static void resume_outer_step(cf_async *a, cf_tstack *t, uint32_t idx, int64_t now) {
-    t->yield_fresh = 0;
-    t->blame_depth = 0;
-    t->task_depth = 0;
+    t->step = (cf_step){0};
     if (t->outer_lost) { /* which step this was is not known: drop them all */
         t->outer_lost = 0;
         t->nouter = 0;
@@ -238,12 +230,7 @@ static void resume_outer_step(cf_async *a, cf_tstack *t, uint32_t idx, int64_t n
     while (t->nouter) {
         cf_outer_step o = t->outer[--t->nouter];
         if (!outer_step_live(t, &o, idx)) continue; /* its frame is gone */
-        t->task_depth = o.task_depth;
-        t->yield_node = o.yield_node;
-        t->yield_func = o.yield_func;
-        t->yield_fresh = o.yield_fresh;
-        t->blame_depth = o.blame_depth;
-        t->blame_func = o.blame_func;
+        t->step = o.step;
         /* The frames of the interrupted step discount it too (cf_rec_ran_for). */
         t->nested_ticks += now - o.nested_since;
         skip_nested_time(a, &o, now);
@@ -254,16 +241,14 @@ static void resume_outer_step(cf_async *a, cf_tstack *t, uint32_t idx, int64_t n
 static void step_begin(cf_session *s, cf_async *a, cf_tstack *t, uint32_t idx, uint32_t kind,
                        int64_t now) {
     cf_task *tk = &a->tasks[idx];
-    if (t->task_depth && t->task_depth < t->depth - 1 && t->frames[t->task_depth].task)
-        save_outer_step(s, t, now);
+    uint32_t running = t->step.task_depth; /* another task's step, below */
+    if (running && running < t->depth - 1 && t->frames[running].task) save_outer_step(s, t, now);
     int was_flying = in_flight(tk) && kind != CF_TEV_START;
     tk->state = CF_TASK_RUNNING;
     tk->step_start = now;
     tk->step_nested = 0;
     tk->end = -1;
-    t->yield_fresh = 0;
-    t->blame_depth = 0;
-    t->task_depth = t->depth - 1; /* its frame is on top */
+    t->step = (cf_step){.task_depth = t->depth - 1}; /* its frame is on top */
     event(s, a, idx, kind, now);
     if (!was_flying) set_flight(a, idx, 1, now);
     recount(a, idx, now);
@@ -351,7 +336,7 @@ void cf_rec_note_spawn(cf_session *s, cf_tstack *t, void *coro_key) {
      * own code in it (asyncio.create_task or gather in between are
      * outside code).  Made outside any task (asyncio.run making the main
      * one): the task goes under whatever runs the loop, as it starts. */
-    uint32_t low = t->task_depth;
+    uint32_t low = t->step.task_depth;
     cf_async *a = async_get(s);
     if (!a) return;
     if (low == 0) {
@@ -378,9 +363,9 @@ static int64_t blocking_ticks(cf_session *s);
 void cf_rec_note_blame(cf_session *s, cf_tstack *t, const cf_frame *f, uint32_t idx,
                        int64_t now) {
     /* f->start is when it started or last resumed: within this step. */
-    if (s->async && idx > t->blame_depth && cf_rec_ran_for(t, f, now) > blocking_ticks(s)) {
-        t->blame_depth = idx;
-        t->blame_func = f->func;
+    if (s->async && idx > t->step.blame_depth && cf_rec_ran_for(t, f, now) > blocking_ticks(s)) {
+        t->step.blame_depth = idx;
+        t->step.blame_func = f->func;
     }
 }
 
@@ -417,8 +402,8 @@ static uint32_t step_end(cf_session *s, cf_async *a, cf_tstack *t, uint32_t idx,
                          uint32_t own_func, int64_t now) {
     cf_task *tk = &a->tasks[idx];
     int64_t dur = now - tk->step_start - tk->step_nested; /* its own time only */
-    uint32_t func = t && t->blame_depth ? t->blame_func
-                    : t && t->yield_fresh ? t->yield_func
+    uint32_t func = t && t->step.blame_depth ? t->step.blame_func
+                    : t && t->step.yield_fresh ? t->step.yield_func
                                           : own_func;
     tk->active += dur;
     tk->steps++;
@@ -439,7 +424,7 @@ void cf_task_left(cf_session *s, cf_tstack *t, cf_frame *f, int exit, int64_t no
     step_end(s, a, t, idx, f->func, now);
     cf_task *tk = &a->tasks[idx];
     if (exit == CF_EXIT_YIELD) {
-        tk->last_node = t->yield_fresh ? t->yield_node : f->node;
+        tk->last_node = t->step.yield_fresh ? t->step.yield_node : f->node;
         tk->state = CF_TASK_SUSPENDED;
         event(s, a, idx, CF_TEV_SUSPEND, now);
     } else {
@@ -466,8 +451,7 @@ void cf_async_session_end(cf_session *s, int64_t now) {
         for (uint32_t i = 0; a && i < t->nouter; i++) skip_nested_time(a, &t->outer[i], now);
         t->nouter = 0;
         t->outer_lost = 0;
-        t->task_depth = 0;
-        t->yield_fresh = 0;
+        t->step = (cf_step){0};
     }
     if (!a) return;
     for (uint32_t i = 0; i < a->ntasks; i++) {
