@@ -11,7 +11,7 @@ import asyncio
 import json
 import threading
 import time
-from typing import Any, Awaitable, Callable, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 import pytest
 
@@ -467,11 +467,18 @@ async def spawner() -> int:
     return sum(await asyncio.gather(*made))
 
 
+def worker_parents(
+    program: Callable[[], Awaitable[Any]], scope: str
+) -> Tuple[CallGraph, List[str]]:
+    """Run ``program`` in a scope; the graph, and the caller of each worker node."""
+    with trace_scope(scope=scope) as graph:
+        asyncio.run(program())
+    return graph, [n.path[-2] for n in graph.root.walk() if n.name == qn(worker)]
+
+
 @pytest.mark.parametrize("scope", ["all", "project"])
 def test_every_task_made_on_one_line_hangs_from_its_creator(scope: str) -> None:
-    with trace_scope(scope=scope) as graph:
-        asyncio.run(spawner())
-    parents = [n.path[-2] for n in graph.root.walk() if n.name == qn(worker)]
+    graph, parents = worker_parents(spawner, scope)
     assert parents and set(parents) == {qn(spawner)}, parents
     assert graph.calls(worker) == 3
 
@@ -500,9 +507,7 @@ async def eager_program() -> int:
 @eager_only
 @pytest.mark.parametrize("scope", ["all", "project"])
 def test_eager_tasks_hang_from_their_creator(scope: str) -> None:
-    with trace_scope(scope=scope) as graph:
-        asyncio.run(eager_program())
-    parents = [n.path[-2] for n in graph.root.walk() if n.name == qn(worker)]
+    graph, parents = worker_parents(eager_program, scope)
     assert parents and set(parents) == {qn(eager_spawner)}, parents
     assert graph.calls(worker) == 3
     creators = {t["id"] for t in graph.async_info["tasks"] if t["function"] == qn(eager_program)}
