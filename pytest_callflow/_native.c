@@ -279,6 +279,7 @@ typedef struct {
     PyObject_HEAD
     cf_session *s;
     char *backend; /* requested backend or NULL */
+    const char *ran_on; /* the backend it last recorded with (a static name), or NULL */
     char *scope_text;
 } SessionObject;
 
@@ -409,6 +410,7 @@ static void Session_dealloc(SessionObject *self) {
 static PyObject *Session_start(SessionObject *self, PyObject *unused) {
     (void)unused;
     if (cf_hooks_start(self->s, self->backend) < 0) return NULL;
+    self->ran_on = cf_hooks_running_backend();
     Py_RETURN_NONE;
 }
 
@@ -422,7 +424,8 @@ static PyObject *Session_graph(SessionObject *self, PyObject *unused) {
     (void)unused;
     cf_graph *g = cf_session_graph(self->s, cf_clock_now());
     if (!g) return PyErr_NoMemory();
-    const char *backend = cf_hooks_running_backend();
+    /* What it recorded with, which builtins may have chosen for it. */
+    const char *backend = self->ran_on;
     if (!backend) backend = self->backend ? self->backend : cf_hooks_default_backend();
     char version[32];
     snprintf(version, sizeof version, "%d.%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION,

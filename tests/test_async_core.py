@@ -9,6 +9,7 @@ as generous ranges around sleeps, never as exact figures."""
 
 import asyncio
 import json
+import sys
 import threading
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Tuple
@@ -291,21 +292,66 @@ def test_a_task_created_in_outer_has_outer_as_parent() -> None:
 # exceptions, cancellation, async generators
 
 
-def test_a_failing_task_is_recorded_and_its_exception_propagates() -> None:
+# Every hook: builtins=True takes the profile hook before 3.12, which is
+# told that a frame exits with an exception but not with which.
+HOOKS = [pytest.param(False, id="default-hook"), pytest.param(True, id="builtins-hook")]
+
+
+def record_with(program: Callable[[], Awaitable[Any]], builtins: bool) -> CallGraph:
+    graph = record(program, builtins=builtins)
+    if builtins and sys.version_info < (3, 12):
+        assert graph.meta["backend"] == "profile"
+    return graph
+
+
+def last_event(graph: CallGraph, task: Dict[str, Any]) -> str:
+    return [e for _, tid, e in graph.async_info["timeline"] if tid == task["id"]][-1]
+
+
+@pytest.mark.parametrize("builtins", HOOKS)
+def test_a_failing_task_is_recorded_and_its_exception_propagates(builtins: bool) -> None:
     RAISED.clear()
-    graph = record(failing_program)
+    graph = record_with(failing_program, builtins)
     assert len(RAISED) == 1 and isinstance(RAISED[0], Boom)
     assert str(RAISED[0]) == "inside a task"
     (task,) = tasks_of(graph, failing)
     assert task["state"] == "failed" and task["end_ns"] is not None
     assert graph.calls(failing) == 1
-    assert [e for _, tid, e in graph.async_info["timeline"] if tid == task["id"]][-1] == "fail"
+    assert last_event(graph, task) == "fail"
 
 
-def test_a_cancelled_task_is_recorded_and_the_stack_stays_right() -> None:
-    graph = record(cancel_program)
+async def stubborn() -> None:
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        raise Boom("refused to be cancelled") from None
+
+
+async def stubborn_program() -> None:
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    task.cancel()
+    try:
+        await task
+    except Boom as exc:
+        RAISED.append(exc)
+
+
+@pytest.mark.parametrize("builtins", HOOKS)
+def test_a_task_that_turns_its_cancellation_into_an_error_failed(builtins: bool) -> None:
+    RAISED.clear()
+    graph = record_with(stubborn_program, builtins)
+    assert len(RAISED) == 1 and str(RAISED[0]) == "refused to be cancelled"
+    (task,) = tasks_of(graph, stubborn)
+    assert task["state"] == "failed" and last_event(graph, task) == "fail"
+
+
+@pytest.mark.parametrize("builtins", HOOKS)
+def test_a_cancelled_task_is_recorded_and_the_stack_stays_right(builtins: bool) -> None:
+    graph = record_with(cancel_program, builtins)
     (task,) = tasks_of(graph, victim)
     assert task["state"] == "cancelled" and task["end_ns"] is not None
+    assert last_event(graph, task) == "cancel"
     assert graph.calls(victim) == 1
     assert graph.function(victim).suspended_time < 1.0  # cancelled, not slept out
     # The call made after the cancellation belongs to the program, not to
@@ -314,6 +360,38 @@ def test_a_cancelled_task_is_recorded_and_the_stack_stays_right() -> None:
     assert graph.edge_calls(victim, after_cancel) == 0
     assert [n.path for n in graph.root.walk() if n.name == qn(after_cancel)] == [
         (RUN, qn(cancel_program), qn(after_cancel))]
+
+
+@pytest.mark.parametrize("builtins", HOOKS)
+def test_nested_scopes_both_see_the_cancellation(builtins: bool) -> None:
+    with trace_scope(scope="project", builtins=builtins) as outer:
+        with trace_scope(scope="project", builtins=builtins) as inner:
+            asyncio.run(cancel_program())
+    for graph in (outer, inner):
+        (task,) = tasks_of(graph, victim)
+        assert task["state"] == "cancelled" and last_event(graph, task) == "cancel"
+
+
+async def cancel_many_program(n: int) -> None:
+    tasks = [asyncio.create_task(victim()) for _ in range(n)]
+    survivor = asyncio.create_task(worker(0))
+    await asyncio.sleep(0)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await survivor
+    RAISED.append(Boom("done"))
+
+
+@pytest.mark.parametrize("builtins", HOOKS)
+def test_many_cancellations_each_get_their_verdict(builtins: bool) -> None:
+    RAISED.clear()
+    graph = record_with(lambda: cancel_many_program(6), builtins)
+    assert len(RAISED) == 1  # the program ran to its end
+    states = sorted(t["state"] for t in tasks_of(graph, victim))
+    assert states == ["cancelled"] * 6
+    (survivor,) = tasks_of(graph, worker)
+    assert survivor["state"] == "finished"
 
 
 def test_async_generators_are_one_call_under_their_consumer() -> None:

@@ -62,6 +62,8 @@ static inline void record(PyFrameObject *frame, int what, PyObject *arg) {
         int exit = genlike && gen_suspended(frame) ? CF_EXIT_YIELD
                    : arg == NULL                    ? CF_EXIT_ERROR
                                                     : CF_EXIT_RETURN;
+        /* It may have been cancelled: the task will say (task_verdicts.c). */
+        if (exit == CF_EXIT_ERROR && (code->co_flags & CO_COROUTINE)) cf_verdict_await(th, code, want);
         CF_FOR_EACH_SLOT(want, slot)
             cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, exit, now);
     }
@@ -78,6 +80,10 @@ static int pf_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *
         int rc = prev.func ? prev.func(prev.obj, frame, what, arg) : 0;
         Py_XDECREF(prev.obj);
         return rc;
+    }
+    if (CF_UNLIKELY(cf_verdicts_waiting)) {
+        cf_thread *th = cf_thread_current();
+        if (th && !th->busy) cf_verdicts_settle(th);
     }
     if (what == PyTrace_CALL || what == PyTrace_RETURN) {
         record(frame, what, arg);

@@ -377,6 +377,7 @@ int cf_hooks_stop(cf_session *s) {
     int64_t now = cf_now();
     for (uint32_t slot = 0; slot < CF_MAX_SESSIONS; slot++) {
         if (!(cf_slots_mask & (1u << slot)) || cf_slots[slot].session != s) continue;
+        cf_verdicts_settle_session(s);
         cf_slots_mask &= ~(1u << slot);
         cf_builtins_mask &= ~(1u << slot);
         cf_slots[slot].session = NULL;

@@ -174,6 +174,24 @@ int cf_exit_kind_of(PyObject *exc);
 /* A task is being made of `coro` in the sessions `want` of this thread
  * (the frame of loop.create_task was just pushed): note where. */
 void cf_spawn_event(cf_thread *th, uint32_t want, PyObject *coro);
+/* The asyncio task running on this thread (a new reference), or NULL;
+ * the exception in flight, if any, is kept. */
+PyObject *cf_running_task(cf_thread *th);
+
+/* Task outcomes the profile hook cannot see (task_verdicts.c).  Before 3.12
+ * a profile function is told that a frame exits with an exception, but not
+ * which: the interpreter has fetched it away from the callback.  A task
+ * whose outermost coroutine so ends is recorded as failed and its verdict
+ * awaited: once asyncio is done with it, the task says if it was cancelled
+ * instead.  cf_verdicts_waiting: how many are awaited (the hot path's test). */
+extern CF_HIDDEN uint32_t cf_verdicts_waiting;
+/* The frame of `code` on top of the stacks `want` of this thread leaves
+ * with an exception: if it is a task's outermost coroutine, await. */
+void cf_verdict_await(cf_thread *th, const void *code, uint32_t want);
+/* Settle the verdicts awaited on this thread whose tasks are done. */
+void cf_verdicts_settle(cf_thread *th);
+/* The session ends: settle its verdicts with what the tasks say now. */
+void cf_verdicts_settle_session(cf_session *s);
 
 /* Backend interface. */
 typedef struct cf_backend {

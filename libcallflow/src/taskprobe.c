@@ -80,8 +80,8 @@ static int asyncio_ready(void) {
     return 1;
 }
 
-/* The running task's mark, made now if the task has none of its own. */
-static task_mark *current_mark(void) {
+/* The task running on this thread (a new reference), or NULL. */
+static PyObject *running_task(void) {
     PyObject *loop = PyObject_CallNoArgs(g_get_running_loop);
     if (!loop || loop == Py_None) {
         Py_XDECREF(loop);
@@ -93,6 +93,13 @@ static task_mark *current_mark(void) {
         Py_XDECREF(task);
         return NULL;
     }
+    return task;
+}
+
+/* The running task's mark, made now if the task has none of its own. */
+static task_mark *current_mark(void) {
+    PyObject *task = running_task();
+    if (!task) return NULL;
     PyObject *found = NULL;
     if (PyContextVar_Get(g_var, NULL, &found) < 0) found = NULL;
     task_mark *mark = NULL;
@@ -150,6 +157,19 @@ static int asyncio_probe(cf_taskinfo *out) {
 }
 
 void cf_taskprobe_install(void) { cf_task_probe = asyncio_probe; }
+
+PyObject *cf_running_task(cf_thread *th) {
+    if (!asyncio_ready()) return NULL;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    int was_busy = cf_thread_set_busy(th, 1);
+    PyObject *task = running_task();
+    PyErr_Clear();
+    cf_thread_set_busy(th, was_busy);
+    if (!was_busy) cf_thread_sync();
+    PyErr_Restore(et, ev, tb);
+    return task;
+}
 
 int cf_exit_kind_of(PyObject *exc) {
     if (exc && g_cancelled && PyErr_GivenExceptionMatches(exc, g_cancelled)) return CF_EXIT_CANCEL;

@@ -443,6 +443,20 @@ void cf_task_left(cf_session *s, cf_tstack *t, cf_frame *f, int exit, int64_t no
     recount(a, idx, now);
 }
 
+void cf_task_cancelled_after_all(cf_session *s, uint32_t idx, uint64_t serial) {
+    cf_async *a = s->async;
+    if (!a || idx >= a->ntasks || a->tasks[idx].serial != serial ||
+        a->tasks[idx].state != CF_TASK_FAILED)
+        return;
+    a->tasks[idx].state = CF_TASK_CANCELLED;
+    for (uint32_t i = a->nevents; i-- > 0;) {
+        if (a->events[i].task == idx && a->events[i].kind == CF_TEV_FAIL) {
+            a->events[i].kind = CF_TEV_CANCEL;
+            break;
+        }
+    }
+}
+
 void cf_async_session_end(cf_session *s, int64_t now) {
     cf_async *a = s->async;
     for (cf_tstack *t = s->stacks; t; t = t->next) {

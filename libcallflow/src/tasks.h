@@ -133,6 +133,11 @@ void cf_rec_note_spawn(struct cf_session *s, struct cf_tstack *t, void *coro_key
  * (its frames started before the session; it is bound to the first of
  * them that resumes), so the tasks it makes have their parent. */
 void cf_session_adopt_task(struct cf_session *s, uint64_t thread, int64_t now);
+/* The task of record idx, recorded as failed, was cancelled after all
+ * (a verdict of the profile hook, hookcore.h): say so in its state and in
+ * its last timeline event.  serial: the task's, that the record must still
+ * be (a reset session has other records). */
+void cf_task_cancelled_after_all(struct cf_session *s, uint32_t idx, uint64_t serial);
 /* Session end: steps in progress are closed at `now`. */
 void cf_async_session_end(struct cf_session *s, int64_t now);
 

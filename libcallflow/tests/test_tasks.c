@@ -203,6 +203,41 @@ Test(tasks, cancelled_and_failed_tasks_end_so) {
     json_decref(doc);
 }
 
+/* The profile hook's verdict (task_verdicts.c): a task recorded as failed
+ * turns cancelled, state and last timeline event, if its record is still
+ * the one the verdict was for; a finished task or another serial is left. */
+Test(tasks, a_failed_task_cancelled_after_all) {
+    run_task(7, 0, "Task-7");
+    cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[0], 10);
+    cf_rec_end(s, t, &code_worker, CF_EXIT_ERROR, 20);
+    run_task(8, 0, "Task-8");
+    cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[1], 30);
+    cf_rec_end(s, t, &code_worker, CF_EXIT_RETURN, 40);
+    cf_task_cancelled_after_all(s, 0, 99); /* another task's serial */
+    cf_task_cancelled_after_all(s, 1, 8);  /* finished: stays so */
+    cf_task_cancelled_after_all(s, 5, 7);  /* no such record */
+    json_t *doc = summary();
+    json_t *tasks = json_object_get(doc, "tasks");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(tasks, 0), "state")), "failed");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(tasks, 1), "state")), "finished");
+    json_decref(doc);
+    cf_task_cancelled_after_all(s, 0, 7);
+    doc = summary();
+    tasks = json_object_get(doc, "tasks");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(tasks, 0), "state")),
+                     "cancelled");
+    json_t *timeline = json_object_get(doc, "timeline");
+    const char *last = NULL;
+    for (size_t i = 0; i < json_array_size(timeline); i++) {
+        json_t *ev = json_array_get(timeline, i);
+        if (json_integer_value(json_array_get(ev, 1)) ==
+            json_integer_value(json_object_get(json_array_get(tasks, 0), "id")))
+            last = json_string_value(json_array_get(ev, 2));
+    }
+    cr_assert_str_eq(last, "cancel");
+    json_decref(doc);
+}
+
 Test(tasks, timeline_is_capped_and_counts_the_rest) {
     run_task(1, 0, "Task-1");
     cf_rec_call(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 1);
