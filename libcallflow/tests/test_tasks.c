@@ -186,13 +186,17 @@ Test(tasks, a_spawned_task_goes_under_its_creator_and_blocking_is_named) {
     json_decref(doc);
 }
 
+/* A task whose worker coroutine (frame key `key`) starts at `at` and
+ * leaves (exit: CF_EXIT_*) ten ticks later. */
+static void task_ends(uint64_t serial, const char *name, int *key, int exit, int64_t at) {
+    run_task(serial, 0, name);
+    cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, key, at);
+    cf_rec_end(s, t, &code_worker, exit, at + 10);
+}
+
 Test(tasks, cancelled_and_failed_tasks_end_so) {
-    run_task(1, 0, "Task-1");
-    cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[0], 10);
-    cf_rec_end(s, t, &code_worker, CF_EXIT_CANCEL, 20);
-    run_task(2, 0, "Task-2");
-    cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[1], 30);
-    cf_rec_end(s, t, &code_worker, CF_EXIT_ERROR, 40);
+    task_ends(1, "Task-1", &k_w[0], CF_EXIT_CANCEL, 10);
+    task_ends(2, "Task-2", &k_w[1], CF_EXIT_ERROR, 30);
     json_t *doc = summary();
     json_t *tasks = json_object_get(doc, "tasks");
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(tasks, 0), "state")),
@@ -207,12 +211,8 @@ Test(tasks, cancelled_and_failed_tasks_end_so) {
  * turns cancelled, state and last timeline event, if its record is still
  * the one the verdict was for; a finished task or another serial is left. */
 Test(tasks, a_failed_task_cancelled_after_all) {
-    run_task(7, 0, "Task-7");
-    cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[0], 10);
-    cf_rec_end(s, t, &code_worker, CF_EXIT_ERROR, 20);
-    run_task(8, 0, "Task-8");
-    cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, &k_w[1], 30);
-    cf_rec_end(s, t, &code_worker, CF_EXIT_RETURN, 40);
+    task_ends(7, "Task-7", &k_w[0], CF_EXIT_ERROR, 10);
+    task_ends(8, "Task-8", &k_w[1], CF_EXIT_RETURN, 30);
     cf_task_cancelled_after_all(s, 0, 99); /* another task's serial */
     cf_task_cancelled_after_all(s, 1, 8);  /* finished: stays so */
     cf_task_cancelled_after_all(s, 5, 7);  /* no such record */
