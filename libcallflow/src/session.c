@@ -351,7 +351,10 @@ lost:
 
 /* The returning code is not on top: frames above it exited without an event
  * we saw (e.g. tracing began mid-call).  Close them; return the new depth
- * with code on top, or 0 when code is not on the stack at all. */
+ * with code on top, or 0 when code is not on the stack at all.  A task's
+ * outermost coroutine among them ends its task's step as a suspension (a
+ * later resumption binds it again; a finished task goes on counting as
+ * pending rather than leave its step open). */
 uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
                        int64_t now) {
     uint32_t i = t->depth;
@@ -359,7 +362,9 @@ uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
         if (t->frames[i].code == code) break;
     if (i == 0) return 0;
     while (t->depth > i + 1) {
+        cf_frame *f = &t->frames[t->depth - 1];
         cf_rec_close(s, t, t->depth - 1, now);
+        if (f->task) cf_task_left(s, t, f, CF_EXIT_YIELD, now);
         t->depth--;
     }
     return t->depth;

@@ -207,6 +207,19 @@ Test(tasks, cancelled_and_failed_tasks_end_so) {
     json_decref(doc);
 }
 
+/* The last timeline event of the task with record index idx, or NULL. */
+static const char *last_event_of(json_t *doc, size_t idx) {
+    json_t *task = json_array_get(json_object_get(doc, "tasks"), idx);
+    json_t *timeline = json_object_get(doc, "timeline");
+    const char *last = NULL;
+    for (size_t i = 0; i < json_array_size(timeline); i++) {
+        json_t *ev = json_array_get(timeline, i);
+        if (json_integer_value(json_array_get(ev, 1)) == json_integer_value(json_object_get(task, "id")))
+            last = json_string_value(json_array_get(ev, 2));
+    }
+    return last;
+}
+
 /* The profile hook's verdict (task_verdicts.c): a task recorded as failed
  * turns cancelled, state and last timeline event, if its record is still
  * the one the verdict was for; a finished task or another serial is left. */
@@ -226,15 +239,31 @@ Test(tasks, a_failed_task_cancelled_after_all) {
     tasks = json_object_get(doc, "tasks");
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(tasks, 0), "state")),
                      "cancelled");
-    json_t *timeline = json_object_get(doc, "timeline");
-    const char *last = NULL;
-    for (size_t i = 0; i < json_array_size(timeline); i++) {
-        json_t *ev = json_array_get(timeline, i);
-        if (json_integer_value(json_array_get(ev, 1)) ==
-            json_integer_value(json_object_get(json_array_get(tasks, 0), "id")))
-            last = json_string_value(json_array_get(ev, 2));
-    }
-    cr_assert_str_eq(last, "cancel");
+    cr_assert_str_eq(last_event_of(doc, 0), "cancel");
+    json_decref(doc);
+}
+
+/* A task's frame that left without an event we saw (the return of a frame
+ * below it resynchronises the stack) ends the task's step: it is taken as
+ * suspended, and the step state of the stack is cleared. */
+Test(tasks, a_task_frame_dropped_by_a_resync_ends_its_step) {
+    cf_rec_call(s, t, SYNC, CF_CLASS_IN, &code_sync, NULL, 0);
+    run_task(1, 0, "Task-1");
+    cf_rec_call(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 10);
+    cr_assert_neq(t->step.task_depth, 0);
+    cf_rec_return(s, t, &code_sync, 30); /* MAIN's frame is skipped over */
+    cr_assert_eq(t->depth, 1);
+    cr_assert_eq(t->step.task_depth, 0);
+    json_t *doc = summary();
+    cr_assert_str_eq(last_event_of(doc, 0), "suspend");
+    json_decref(doc);
+    /* Resumed later (its suspension was not seen), it goes on as the task. */
+    cf_rec_call(s, t, SYNC, CF_CLASS_IN, &code_sync, NULL, 40);
+    cf_rec_resume(s, t, MAIN, CF_CLASS_IN, &code_main, &k_main, 50);
+    cf_rec_return(s, t, &code_main, 60);
+    doc = summary();
+    cr_assert_eq(json_array_size(json_object_get(doc, "tasks")), 1);
+    cr_assert_str_eq(last_event_of(doc, 0), "finish");
     json_decref(doc);
 }
 
