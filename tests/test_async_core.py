@@ -561,6 +561,52 @@ def test_every_task_made_on_one_line_hangs_from_its_creator(scope: str) -> None:
     assert graph.calls(worker) == 3
 
 
+async def spawns_every_way() -> int:
+    # Each way of making a task, an await in a helper before each: a loop
+    # that makes tasks in C (uvloop) is not seen making them, so the Python
+    # function that asks it to must say where each comes from.
+    made: List["asyncio.Future[int]"] = [asyncio.create_task(worker(0))]
+    await pause_in_helper()
+    made.append(asyncio.ensure_future(worker(1)))
+    await pause_in_helper()
+    made.append(asyncio.gather(worker(2)))  # type: ignore[arg-type]
+    await pause_in_helper()
+    if hasattr(asyncio, "TaskGroup"):  # 3.11+
+        async with asyncio.TaskGroup() as group:
+            await pause_in_helper()
+            group.create_task(worker(3))
+    results = await asyncio.gather(*made)
+    return len(results)
+
+
+def run_on(loop: str, program: Callable[[], Awaitable[Any]]) -> Any:
+    if loop == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        return uvloop.run(program())
+    return asyncio.run(program())
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("scope", ["all", "project"])
+def test_tasks_made_every_way_hang_from_their_creator(loop: str, scope: str) -> None:
+    with trace_scope(scope=scope) as graph:
+        assert run_on(loop, spawns_every_way) == 3
+    expected = 4 if hasattr(asyncio, "TaskGroup") else 3
+    parents = [n.path[-2] for n in graph.root.walk() if n.name == qn(worker)]
+    assert graph.calls(worker) == expected
+    assert parents and set(parents) == {qn(spawns_every_way)}, parents
+    assert {t["state"] for t in tasks_of(graph, worker)} == {"finished"}
+
+
+@pytest.mark.parametrize("builtins", HOOKS)
+def test_a_cancelled_task_on_uvloop_is_recorded_cancelled(builtins: bool) -> None:
+    pytest.importorskip("uvloop")
+    with trace_scope(scope="project", builtins=builtins) as graph:
+        run_on("uvloop", cancel_program)
+    (task,) = tasks_of(graph, victim)
+    assert task["state"] == "cancelled" and last_event(graph, task) == "cancel"
+
+
 # ---------------------------------------------------------------------------
 # eager tasks (3.12+): a task's first step runs inside its creator's step
 

@@ -163,8 +163,8 @@ static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
         cf_rec_call(cf_slots[slot].session, th->stacks[slot], rec->func,
                     cf_class_in_slot(rec, slot), code, NULL, now);
     }
-    if (CF_UNLIKELY(rec->flags & CF_CODE_SPAWN)) /* loop.create_task(self, coro) */
-        cf_spawn_event(th, want, cf_evalframe_arg(f, 1));
+    if (CF_UNLIKELY(rec->flags & CF_CODE_SPAWN))
+        cf_spawn_event(th, want, cf_evalframe_arg(f, cf_spawn_arg(rec)));
     PyObject *res = eval_next(ts, f, throwflag);
     now = cf_now();
     record_end(th, rec, code, want, 0, now);

@@ -52,19 +52,24 @@ static inline void *frame_key(const cf_thread *th) {
 typedef enum { ACT_START, ACT_RESUME, ACT_RETURN, ACT_YIELD } action;
 
 
-/* loop.create_task(coro, ...) started: its `coro` argument. */
-static __attribute__((noinline, cold)) void spawn(cf_thread *th, uint32_t want) {
+/* A spawn point (CF_CODE_SPAWN) started: its coroutine argument. */
+static __attribute__((noinline, cold)) void spawn(cf_thread *th, uint32_t want, PyCodeObject *code,
+                                                  const cf_coderec *rec) {
     PyFrameObject *frame = PyEval_GetFrame();
     if (!frame) return;
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
-    static PyObject *name;
-    if (!name) name = PyUnicode_InternFromString("coro");
+    int arg = cf_spawn_arg(rec);
+    PyObject *names = code->co_argcount > arg ? PyCode_GetVarnames(code) : NULL;
+    PyObject *name = names && PyTuple_Check(names) && PyTuple_GET_SIZE(names) > arg
+                         ? PyTuple_GET_ITEM(names, arg)
+                         : NULL;
     PyObject *coro = name ? PyFrame_GetVar(frame, name) : NULL;
     if (coro) {
         cf_spawn_event(th, want, coro);
         Py_DECREF(coro);
     }
+    Py_XDECREF(names);
     PyErr_Clear();
     PyErr_Restore(et, ev, tb);
 }
@@ -121,7 +126,7 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
             break;
         }
     }
-    if (CF_UNLIKELY(rec->flags & CF_CODE_SPAWN) && act == ACT_START) spawn(th, want);
+    if (CF_UNLIKELY(rec->flags & CF_CODE_SPAWN) && act == ACT_START) spawn(th, want, code, rec);
     Py_RETURN_NONE;
 }
 

@@ -54,8 +54,8 @@ static inline void record(PyFrameObject *frame, int what, PyObject *arg) {
         void *key = genlike ? gen_key(frame) : NULL;
         int resumed = genlike && !gen_first_start(frame);
         cf_record_start(th, rec, code, want, key, resumed, now);
-        if (CF_UNLIKELY(rec->flags & CF_CODE_SPAWN)) /* loop.create_task(self, coro) */
-            cf_spawn_event(th, want, cf_evalframe_arg(cf_evalframe_of(frame), 1));
+        if (CF_UNLIKELY(rec->flags & CF_CODE_SPAWN))
+            cf_spawn_event(th, want, cf_evalframe_arg(cf_evalframe_of(frame), cf_spawn_arg(rec)));
     } else {
         /* An exception exit (arg NULL) cannot tell a cancellation here: the
          * interpreter has fetched the exception away from the callback. */

@@ -149,6 +149,31 @@ static uint32_t name_code(PyCodeObject *code, PyObject *owner, uint32_t *flags_o
     return cf_registry_intern(buf, NULL, code->co_firstlineno, 0);
 }
 
+/* Where asyncio tasks are made: where these are called from is where a
+ * task comes from.  asyncio's own loop makes every task in create_task
+ * (asyncio.create_task, ensure_future, gather and task groups call it);
+ * a loop written in C (uvloop) makes them where Python cannot be seen, so
+ * the Python functions that call it are spawn points too (a task noted
+ * twice is noted at the same place). */
+static const struct {
+    const char *name;
+    uint32_t flags;
+} g_spawn_points[] = {
+    {"asyncio.base_events:BaseEventLoop.create_task", CF_CODE_SPAWN | CF_CODE_SPAWN_ARG1},
+    {"asyncio.tasks:create_task", CF_CODE_SPAWN},
+    {"asyncio.tasks:ensure_future", CF_CODE_SPAWN},  /* 3.9, 3.10 */
+    {"asyncio.tasks:_ensure_future", CF_CODE_SPAWN}, /* 3.11+ */
+    {"asyncio.taskgroups:TaskGroup.create_task", CF_CODE_SPAWN | CF_CODE_SPAWN_ARG1},
+};
+
+static uint32_t spawn_flags(uint32_t id) {
+    const cf_funcinfo *fi = cf_registry_get(id);
+    if (!fi || strncmp(fi->name, "asyncio.", 8) != 0) return 0;
+    for (size_t i = 0; i < sizeof g_spawn_points / sizeof g_spawn_points[0]; i++)
+        if (strcmp(fi->name, g_spawn_points[i].name) == 0) return g_spawn_points[i].flags;
+    return 0;
+}
+
 cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th, PyObject *owner) {
     /* The namer runs Python code: keep this thread's events out, and keep
      * any exception the traced program has in flight. */
@@ -174,12 +199,7 @@ cf_coderec *cf_coderec_create(PyCodeObject *code, cf_thread *th, PyObject *owner
         return rec;
     }
     if (id != CF_NO_FUNC) {
-        /* Every asyncio task is made through the loop's create_task
-         * (asyncio.create_task, ensure_future, gather and task groups
-         * call it): where it is called from is where the task comes from. */
-        const cf_funcinfo *fi = cf_registry_get(id);
-        if (fi && strcmp(fi->name, "asyncio.base_events:BaseEventLoop.create_task") == 0)
-            flags |= CF_CODE_SPAWN;
+        flags |= spawn_flags(id);
         rec = PyMem_RawMalloc(sizeof(*rec));
     }
     if (rec) {

@@ -26,7 +26,8 @@ static inline PyObject *Py_NewRef(PyObject *o) {
 
 /* Namer flags beyond cf_gfunc.flags. */
 #define CF_CODE_SELF (1u << 5) /* the tracer's own code: never recorded */
-#define CF_CODE_SPAWN (1u << 6) /* asyncio's loop.create_task: a task is made */
+#define CF_CODE_SPAWN (1u << 6) /* makes an asyncio task of a coroutine argument */
+#define CF_CODE_SPAWN_ARG1 (1u << 7) /* ... its second (a method's), else its first */
 #define CF_CODE_GENLIKE (CF_FUNC_GENERATOR | CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR)
 
 typedef struct cf_slot {
@@ -172,8 +173,12 @@ int cf_builtin_event(cf_thread *th, PyCodeObject *caller, PyObject *callable, in
 void cf_taskprobe_install(void);
 int cf_exit_kind_of(PyObject *exc);
 /* A task is being made of `coro` in the sessions `want` of this thread
- * (the frame of loop.create_task was just pushed): note where. */
+ * (the frame of a spawn point, CF_CODE_SPAWN, was just pushed): note where. */
 void cf_spawn_event(cf_thread *th, uint32_t want, PyObject *coro);
+/* Which argument of a spawn point's frame is the coroutine. */
+static inline int cf_spawn_arg(const cf_coderec *rec) {
+    return (rec->flags & CF_CODE_SPAWN_ARG1) ? 1 : 0;
+}
 /* The asyncio task running on this thread (a new reference), or NULL;
  * the exception in flight, if any, is kept. */
 PyObject *cf_running_task(cf_thread *th);
