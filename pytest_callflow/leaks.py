@@ -16,682 +16,60 @@ Per-call fixture state that would pile up only because fixtures are not set
 up again (monkeypatch entries, recorded warnings and logs, captured output)
 is rewound before each repeat; growth that only the test's function-scoped
 fixture values hold (a fixture's list the test appends to) is freed at
-teardown, so it is set apart ("fixture_held" in the verdict), not a leak."""
+teardown, so it is set apart ("fixture_held" in the verdict), not a leak.
 
-import abc
+This module holds the checker the plugin registers (LeakChecker), the
+protocol around one test (LeakRun) and its verdict; the marker and policy
+are in leak_marker.py, the settling between runs in leak_settle.py, the
+referrer chains in leak_chain.py and the fixture-held growth in
+leak_fixtures.py."""
+
 import array
 import asyncio
 import bisect
 import gc
-import json
 import linecache
-import logging
 import os
-import re
 import sys
 import threading
 import time
 import tracemalloc
 import traceback
-import types
 import warnings
 import weakref
-from typing import (Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set,
-                    Tuple)
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import pytest
 
 from . import _native
+from .leak_chain import CHAIN_BUDGET_S, CHECKER_FILES, RUNNER_FILE, referrer_chain
+from .leak_fixtures import (MIN_TRACED, fixture_held, fixture_values, region_objects,
+                            region_shared, region_tally)
+from .leak_marker import MARKER_HELP, LeakMarkerError, LeakPolicy, marker_policy, type_name
+from .leak_settle import FixtureRewind, abc_classes, settle
 from .report_carry import CarriesReportAttribute
 
-MARKER = "callflow_leaks"
+# What the plugin uses; MARKER_HELP, LeakPolicy and LeakMarkerError are leak_marker's.
+__all__ = ["MARKER_HELP", "SECTION", "LeakChecker", "LeakMarkerError", "LeakPolicy", "LeakRun",
+           "Result", "describe", "json_doc"]
+
 SECTION = "callflow-leaks"
-MARKER_HELP = (f"{MARKER}(runs=5, warmup=2, max_growth=0, ignore_types=[names or types]): "
-               "run the test's call repeatedly and fail it when objects, threads or tasks "
-               "pile up (works without --callflow-leaks)")
 
 Result = Dict[str, Any]
 
-_POLICY = pytest.StashKey[Optional["LeakPolicy"]]()
 _RESULT = pytest.StashKey[Result]()
 
 # Task types whose census count triggers the (costly) search for pending tasks.
 _TASK_TYPES = ("_asyncio.Task", "asyncio.tasks.Task")
 _THREAD_GRACE_S = 0.3      # threads ending right after the test are not leaks
-_CHAIN_BUDGET_S = 1.0      # referrer search: time and size bounds
-_CHAIN_DEPTH = 12
-_CHAIN_WIDTH = 64
 _REPORTED_TYPES = 5        # leaking types explained (site, chain) per test
-# Traced bytes wobble by up to a few hundred bytes a run (thread bookkeeping,
-# lazily resized tables): with no floor, 1 of 600 clean checks of
-# bench/leaks_stability.py grew on every run, by 64-288 B.  Leaked objects
-# of any size show in the allocated blocks (every object-allocator block
-# counts), so the floor only hides in-place growth under 1 KiB a run.
-_MIN_TRACED = 1024
 _SHOWN_TYPES = 8           # leaking types listed in the report section
 # Before 3.12 tracemalloc finds no traceback of objects with a managed dict.
 _NO_DICT_TRACEBACKS = sys.version_info < (3, 12)
 _SITE_FALLBACK = "the line that left the most traced memory in the measured runs: " + (
     "3.11's tracemalloc has no traceback of objects with a __dict__"
     if sys.version_info[:2] == (3, 11) else "the sample object has no traceback")
-_CENSUS_SCHEMA = "callflow-census/1"
-_HERE = os.path.normcase(os.path.abspath(__file__))
 _TRACEMALLOC = os.path.normcase(os.path.abspath(tracemalloc.__file__))
-_RUNNER_FILE = re.compile(r"[/\\](_pytest|pluggy)[/\\]")
-
-
-class LeakMarkerError(Exception):
-    """A ``callflow_leaks`` marker with an unknown argument or a wrong value."""
-
-
-class LeakPolicy:
-    __slots__ = ("runs", "warmup", "max_growth", "ignore_types")
-
-    def __init__(self, runs: int = 5, warmup: int = 2, max_growth: int = 0,
-                 ignore_types: Sequence[str] = ()) -> None:
-        self.runs = runs
-        self.warmup = warmup
-        self.max_growth = max_growth
-        self.ignore_types = list(ignore_types)
-
-    def replace(self, **changes: Any) -> "LeakPolicy":
-        values = {k: getattr(self, k) for k in self.__slots__}
-        values.update(changes)
-        return LeakPolicy(**values)
-
-
-# ---------------------------------------------------------------------------
-# the marker
-
-
-def _type_name(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _count(value: Any, key: str, low: int, test: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise LeakMarkerError(f"{test}: @pytest.mark.{MARKER}({key}=...) must be an integer "
-                              f">= {low}, got {value!r}")
-    return value
-
-
-def check_marker(args: Sequence[Any], kwargs: Mapping[str, Any], test: str) -> Dict[str, Any]:
-    """The validated arguments of one ``callflow_leaks`` marker."""
-    if args:
-        raise LeakMarkerError(f"{test}: @pytest.mark.{MARKER} takes keyword arguments only "
-                              f"(runs, warmup, max_growth, ignore_types), got {args!r}")
-    unknown = sorted(set(kwargs) - set(LeakPolicy.__slots__))
-    if unknown:
-        raise LeakMarkerError(f"{test}: unknown @pytest.mark.{MARKER} argument"
-                              f"{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
-                              f"(known: {', '.join(LeakPolicy.__slots__)})")
-    out: Dict[str, Any] = {}
-    for key, low in (("runs", 1), ("warmup", 0), ("max_growth", 0)):
-        if key in kwargs:
-            out[key] = _count(kwargs[key], key, low, test)
-    if "ignore_types" in kwargs:
-        names = kwargs["ignore_types"]
-        if isinstance(names, (str, type)) or not isinstance(names, (list, tuple, set)):
-            names = [names]
-        out["ignore_types"] = []
-        for n in names:
-            if isinstance(n, type):
-                out["ignore_types"].append(_type_name(n))
-            elif isinstance(n, str) and n:
-                out["ignore_types"].append(n)
-            else:
-                raise LeakMarkerError(f"{test}: @pytest.mark.{MARKER}(ignore_types=...) takes "
-                                      f"type names or types, got {n!r}")
-    return out
-
-
-def marker_policy(item: pytest.Item, defaults: LeakPolicy, check_all: bool) -> Optional[LeakPolicy]:
-    """The policy ``item`` is checked under, None when it is not checked
-    (LeakMarkerError for a wrong marker); computed once per item."""
-    if _POLICY in item.stash:
-        return item.stash[_POLICY]
-    policy: Optional[LeakPolicy] = defaults if check_all else None
-    markers = list(item.iter_markers(name=MARKER))
-    for m in reversed(markers):  # the closest marker wins per argument
-        policy = (policy or defaults).replace(**check_marker(m.args, m.kwargs, item.nodeid))
-    item.stash[_POLICY] = policy
-    return policy
-
-
-# ---------------------------------------------------------------------------
-# keeping the interpreter steady between runs
-
-
-def _abc_classes() -> List[type]:
-    """Classes with abc caches (walked once per checked test)."""
-    found, seen, todo = [], set(), [object]
-    while todo:
-        cls = todo.pop()
-        try:
-            subs = type.__subclasses__(cls)
-        except TypeError:
-            continue
-        for sub in subs:
-            if id(sub) not in seen:
-                seen.add(id(sub))
-                todo.append(sub)
-                if isinstance(sub, abc.ABCMeta):
-                    found.append(sub)
-    return found
-
-
-def _clear_caches(abcs: Iterable[type]) -> None:
-    """Caches the interpreter fills by itself (functools caches are the
-    test's own and are left alone)."""
-    sys._clear_type_cache()
-    reset = getattr(abc, "_reset_caches", None)
-    if reset is not None:
-        for cls in abcs:
-            try:
-                reset(cls)
-            except TypeError:
-                pass
-    typing_mod = sys.modules.get("typing")
-    for clear in list(getattr(typing_mod, "_cleanups", ())):
-        clear()
-    re.purge()
-    linecache.clearcache()
-
-
-def _settle(abcs: Iterable[type]) -> None:
-    _clear_caches(abcs)
-    for _ in range(4):  # objects freed by a finalizer may free more
-        if gc.collect() == 0:
-            break
-
-
-class _FixtureRewind:
-    """Rewinds what per-call fixtures keep before each repeat, so a repeat
-    sees what the real call saw and nothing piles up because fixtures are
-    set up once: monkeypatch entries made by the call are undone, recorded
-    warnings, pytest's log handlers and captured output are reset."""
-
-    def __init__(self, item: pytest.Item) -> None:
-        funcargs = getattr(item, "funcargs", {}) or {}
-        self.monkeypatch = funcargs.get("monkeypatch")
-        self.recwarn = funcargs.get("recwarn")
-        self.capture = [funcargs[n] for n in ("capsys", "capfd", "capsysbinary", "capfdbinary")
-                        if n in funcargs]
-        self.mp_marks = self._mp_marks()
-        # pytest's LogCaptureHandlers (caplog's and the report's): records and text
-        self.handlers = [h for h in logging.getLogger().handlers
-                         if isinstance(getattr(h, "records", None), list)
-                         and hasattr(getattr(h, "stream", None), "truncate")]
-        self.start = [self._log_state(h) for h in self.handlers]
-        self.after_first: List[Tuple[List[Any], str]] = []
-
-    @staticmethod
-    def _log_state(h: Any) -> Tuple[List[Any], str]:
-        return list(h.records), h.stream.getvalue()
-
-    @staticmethod
-    def _set_log_state(h: Any, state: Tuple[List[Any], str]) -> None:
-        h.records[:] = state[0]
-        h.stream.seek(0)
-        h.stream.truncate()
-        h.stream.write(state[1])
-
-    def _mp_marks(self) -> Dict[str, int]:
-        mp = self.monkeypatch
-        return {k: len(getattr(mp, k)) for k in ("_setattr", "_setitem")
-                if isinstance(getattr(mp, k, None), list)}
-
-    def first_done(self) -> None:
-        self.after_first = [self._log_state(h) for h in self.handlers]
-
-    def before_repeat(self) -> None:
-        self._undo_monkeypatch()
-        if self.recwarn is not None:
-            self.recwarn.clear()
-        for cap in self.capture:
-            cap.readouterr()
-        for h, state in zip(self.handlers, self.start):
-            self._set_log_state(h, state)
-
-    def finish(self) -> None:
-        self._undo_monkeypatch()
-        for h, state in zip(self.handlers, self.after_first):
-            self._set_log_state(h, state)
-
-    def _undo_monkeypatch(self) -> None:
-        # Undo, newest first, the entries the last run added (MonkeyPatch.undo
-        # would also undo what the fixtures patched before the test).
-        mp = self.monkeypatch
-        if mp is None:
-            return
-        module = sys.modules.get("_pytest.monkeypatch")
-        notset = getattr(module, "NOTSET", getattr(module, "notset", object()))
-        entries = getattr(mp, "_setattr", [])
-        keep = self.mp_marks.get("_setattr", len(entries))
-        for obj, name, value in reversed(entries[keep:]):
-            if value is not notset:
-                setattr(obj, name, value)
-            else:
-                delattr(obj, name)
-        del entries[keep:]
-        entries = getattr(mp, "_setitem", [])
-        keep = self.mp_marks.get("_setitem", len(entries))
-        for dictionary, key, value in reversed(entries[keep:]):
-            if value is notset:
-                dictionary.pop(key, None)
-            else:
-                dictionary[key] = value
-        del entries[keep:]
-
-
-# ---------------------------------------------------------------------------
-# who holds a leaked object
-
-
-def _short(obj: Any) -> str:
-    return type(obj).__qualname__
-
-
-def _key_of(container: Any, child: Any) -> Optional[str]:
-    if isinstance(container, dict):
-        for k, v in container.items():
-            if v is child:
-                return k if isinstance(k, str) else repr(k)
-    return None
-
-
-def _root_label(obj: Any, child: Any, module_dicts: Dict[int, str]) -> Optional[str]:
-    """The name of a root holding ``child``, or None when ``obj`` is no root."""
-    if isinstance(obj, dict) and id(obj) in module_dicts:
-        return f"{module_dicts[id(obj)]}.{_key_of(obj, child)} (module global)"
-    if isinstance(obj, types.CellType):
-        for func in gc.get_referrers(*[t for t in gc.get_referrers(obj) if isinstance(t, tuple)]):
-            closure = getattr(func, "__closure__", None)
-            if isinstance(func, types.FunctionType) and closure and obj in closure:
-                var = func.__code__.co_freevars[closure.index(obj)]
-                return f"{func.__module__}.{func.__qualname__} '{var}' (closure cell)"
-        return "a closure cell"
-    if isinstance(obj, types.FrameType):
-        owner = next((t.name for t in threading.enumerate()
-                      if _thread_frame_has(t, obj)), None)
-        where = f"{obj.f_code.co_name} at {obj.f_code.co_filename}:{obj.f_lineno}"
-        return f"{where} (frame of thread {owner})" if owner else f"{where} (frame)"
-    return None
-
-
-def _module_dicts() -> Dict[int, str]:
-    """id of each module's globals -> the module's name."""
-    return {id(m.__dict__): name for name, m in list(sys.modules.items())
-            if isinstance(m, types.ModuleType)}
-
-
-def _referrers(objs: Sequence[Any], mine: Set[int]) -> List[Any]:
-    """gc.get_referrers of ``objs``, adding to ``mine`` the ids of the
-    call's own containers.  The arguments go as a tuple of ours: since
-    3.13 gc.get_referrers copies its arguments into a tuple of its own (the
-    one it leaves out), so the tuple a ``*list`` call builds is a referrer
-    of every object asked about, and of the previous step's, one more step
-    up at each step of a walk that then never ends."""
-    args = tuple(objs)
-    mine.add(id(args))
-    refs = gc.get_referrers(*args)
-    mine.add(id(refs))
-    return refs
-
-
-def _thread_frame_has(thread: threading.Thread, frame: types.FrameType) -> bool:
-    f: Optional[types.FrameType] = sys._current_frames().get(thread.ident or -1)
-    while f is not None:
-        if f is frame:
-            return True
-        f = f.f_back
-    return False
-
-
-def referrer_chain(target: Any, budget_s: float = _CHAIN_BUDGET_S,
-                   fixtures: Optional[Mapping[int, str]] = None,
-                   last_resort: Optional[Mapping[int, str]] = None) -> Optional[str]:
-    """``root → ... → Type`` for one path from a root (module global, class
-    attribute, closure cell, frame) to ``target``, by a breadth-first walk
-    of gc referrers, bounded in depth, width and time; None when none found.
-    ``fixtures`` labels fixture values by id that are roots too, taken when
-    no other root is at the same depth; ``last_resort`` labels values that
-    are roots only when the walk finds nothing else (function-scoped
-    fixtures: freed at teardown, they are seldom the holder that matters).
-    Nothing found is kept alive afterwards."""
-    module_dicts = _module_dicts()
-    deadline = time.monotonic() + budget_s
-    this_frame = sys._getframe()
-    nodes: Dict[int, Any] = {id(target): target}   # keeps the walked objects alive meanwhile
-    child_of: Dict[int, int] = {}                   # referrer id -> the object it holds
-    frontier: List[Any] = [target]
-    fixtures = fixtures or {}
-    last_resort = last_resort or {}
-    weak: Optional[Any] = None                      # the first last-resort root met
-    mine = {id(nodes), id(child_of), id(module_dicts), id(fixtures), id(last_resort)}
-    try:
-        for _ in range(_CHAIN_DEPTH):
-            if not frontier or time.monotonic() > deadline:
-                break
-            mine.add(id(frontier))
-            refs = _referrers(frontier, mine)
-            ids = {id(o) for o in frontier}
-            nxt: List[Any] = []
-            fallback: Optional[Any] = None
-            stop = False
-            for r in refs:
-                if id(r) in nodes or id(r) in mine or r is this_frame:
-                    continue
-                if isinstance(r, types.FrameType) and \
-                        os.path.normcase(os.path.abspath(r.f_code.co_filename)) == _HERE:
-                    continue
-                child = next((c for c in gc.get_referents(r) if id(c) in ids), None)
-                if child is None:
-                    continue
-                nodes[id(r)] = r
-                child_of[id(r)] = id(child)
-                label = _root_label(r, child, module_dicts)
-                if label is None and isinstance(r, type) and r.__dict__ is not None:
-                    # a class holding its attribute dict: reached through a dict
-                    inner = child_of.get(id(child))
-                    if isinstance(child, dict) and inner is not None:
-                        key = _key_of(child, nodes[inner])
-                        if key is not None and getattr(r, key, None) is nodes[inner]:
-                            label = f"{_type_name(r)}.{key} (class attribute)"
-                            r = child  # the class dict is part of the root
-                if label is not None:
-                    if weak is not None and _runner_label(label):
-                        stop = True  # the fixture says more than pytest's insides
-                        break
-                    return _render(label, r, child_of, nodes)
-                if fallback is None and id(child) in fixtures:
-                    fallback = r
-                if weak is None and id(child) in last_resort:
-                    weak = r
-                nxt.append(r)
-                if len(nxt) >= _CHAIN_WIDTH:
-                    break
-            del refs
-            if stop:
-                break
-            if fallback is not None:
-                return _render(fixtures[child_of[id(fallback)]], fallback, child_of, nodes)
-            frontier = nxt
-        if weak is not None:
-            return _render(last_resort[child_of[id(weak)]], weak, child_of, nodes)
-        return None
-    finally:
-        nodes.clear()
-        child_of.clear()
-        frontier = []
-        weak = None
-
-
-def _runner_label(label: str) -> bool:
-    """A root inside the test runner (a global or closure of pytest's)."""
-    return label.split(".")[0] in _RUNNER_PACKAGES or bool(_RUNNER_FILE.search(label))
-
-
-def _render(label: str, root: Any, child_of: Dict[int, int], nodes: Dict[int, Any]) -> str:
-    parts = [label]
-    cur = nodes[child_of[id(root)]]
-    while True:
-        nxt_id = child_of.get(id(cur))
-        nxt = nodes[nxt_id] if nxt_id is not None else None
-        if isinstance(cur, dict) and nxt is not None and parts and \
-                getattr(nodes.get(_holder_id(cur, child_of) or 0), "__dict__", None) is cur:
-            # an instance dict: "Owner.attr" instead of "Owner → dict"
-            key = _key_of(cur, nxt)
-            if key is not None and parts[-1] != label:
-                parts[-1] = f"{parts[-1]}.{key}"
-                cur = nxt
-                continue
-        if isinstance(cur, types.CellType) or \
-                (isinstance(cur, tuple) and parts[-1] == label and "closure cell" in label):
-            pass  # the closure machinery is in the label already
-        else:
-            parts.append(_short(cur))
-        if nxt is None:
-            break
-        cur = nxt
-    return " → ".join(parts)
-
-
-def _holder_id(obj: Any, child_of: Dict[int, int]) -> Optional[int]:
-    for holder, child in child_of.items():
-        if child == id(obj):
-            return holder
-    return None
-
-
-# ---------------------------------------------------------------------------
-# growth held by the test's own fixtures
-#
-# The repeats share one set-up of the fixtures, so a test that appends to a
-# function-scoped fixture's list grows on every run although pytest frees
-# that list at teardown.  The region of such a test is every object its
-# function-scoped fixture values reach (not going into values of wider
-# fixtures, modules, classes or the runner's objects); it is tallied after
-# every run, next to the census.  A type's growth is the fixtures' when the
-# region grew by at least as much on every measured run, and the region is
-# not shared: nothing but the region itself refers to its objects (by
-# reference counts) and no root outside the test runner reaches a fixture
-# value (by a walk of referrers).  A fixture that returns a module-global
-# registry is shared; one reached only through a session-scoped fixture is
-# not in the region.
-
-_RUNNER_PACKAGES = frozenset({"_pytest", "pytest", "pluggy", "xdist", "execnet",
-                              __name__.split(".")[0]})
-_REGION_LIMIT = 50_000    # objects in a region; beyond, fixtures are not told apart
-_OWNER_DEPTH = 16         # the walk up from a fixture value: depth and objects bounds
-_OWNER_NODES = 20_000
-_UNTRACKED = "<untracked>"      # region tallies: objects the gc does not track
-
-
-def _is_runner(obj: Any) -> bool:
-    """An object of the test runner (pytest, pluggy, xdist, this plugin)."""
-    if isinstance(obj, (types.FunctionType, types.MethodType)):
-        module = getattr(obj, "__module__", None)
-    else:
-        module = getattr(type(obj), "__module__", None)
-    return isinstance(module, str) and module.split(".")[0] in _RUNNER_PACKAGES
-
-
-def _fixture_values(item: pytest.Item) -> Tuple[List[Tuple[str, Any]], Dict[int, str]]:
-    """The test's function-scoped fixture values (name, value) and the
-    labels of the others by id ("fixture 'db' (session scope)")."""
-    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}) or {}
-    scoped: List[Tuple[str, Any]] = []
-    wider: Dict[int, str] = {}
-    for name, value in (getattr(item, "funcargs", None) or {}).items():
-        fixturedefs = defs.get(name)
-        scope = getattr(fixturedefs[-1], "scope", None) if fixturedefs else None
-        if _is_runner(value) or isinstance(value, (types.ModuleType, type)):
-            continue
-        if scope == "function":
-            scoped.append((name, value))
-        elif isinstance(scope, str):
-            wider[id(value)] = f"fixture '{name}' ({scope} scope)"
-    return scoped, wider
-
-
-def _region_objects(scoped: List[Tuple[str, Any]], wider: Iterable[int]) -> Optional[List[Any]]:
-    """Every object the function-scoped fixture values reach, or None when
-    there are more than _REGION_LIMIT."""
-    stop = set(wider)
-    stop.update(_module_dicts())
-    seen: Set[int] = set()
-    found: List[Any] = []
-    todo = [value for _, value in scoped]
-    while todo:
-        obj = todo.pop()
-        oid = id(obj)
-        if oid in seen or oid in stop or _is_runner(obj) or \
-                isinstance(obj, (types.ModuleType, type)):
-            continue
-        seen.add(oid)
-        found.append(obj)
-        if len(found) > _REGION_LIMIT:
-            return None
-        todo.extend(gc.get_referents(obj))
-    return found
-
-
-def _region_tally(objs: List[Any]) -> "_native.Census":
-    """A region as a census: per type name its gc-tracked objects (as the
-    heap census counts them) and their bytes, the untracked ones (str,
-    int, atomic containers) under _UNTRACKED, so that the totals are all
-    its objects and bytes.  A census (made from JSON) lives outside
-    Python's allocators: keeping one per run is no growth of the heap."""
-    types_: Dict[str, List[int]] = {}
-    names: Dict[type, str] = {}
-    for obj in objs:
-        if gc.is_tracked(obj):
-            cls = type(obj)
-            name = names.get(cls) or names.setdefault(cls, _type_name(cls))
-        else:
-            name = _UNTRACKED
-        entry = types_.setdefault(name, [0, 0])
-        entry[0] += 1
-        entry[1] += sys.getsizeof(obj, 0)
-    doc = {"schema": _CENSUS_SCHEMA, "blocks": None, "traced": None, "duration": 0,
-           "label": None, "objects": len(objs), "bytes": sum(b for _, b in types_.values()),
-           "types": types_}
-    return _native.Census.loads(json.dumps(doc))
-
-
-def _region_graph(objs: List[Any]) -> Tuple[Dict[int, int], Dict[int, List[int]]]:
-    """id -> how many references the region's objects hold to it, and id
-    -> the ids of the region's objects that refer to it."""
-    ids = {id(o) for o in objs}
-    inner: Dict[int, int] = {}
-    parents: Dict[int, List[int]] = {}
-    for obj in objs:
-        for ref in gc.get_referents(obj):
-            rid = id(ref)
-            if rid in ids:
-                inner[rid] = inner.get(rid, 0) + 1
-                parents.setdefault(rid, []).append(id(obj))
-    return inner, parents
-
-
-def _region_shared(scoped: List[Tuple[str, Any]], objs: List[Any], wider: Mapping[int, str],
-                   held_types: Set[str], deadline: float) -> bool:
-    """Whether anything but the region and the test runner holds the part
-    of the region that grew (or that cannot be told in time): the objects
-    of ``held_types``, the untracked ones made in the measured runs (those
-    with a traceback), and every object of the region on a path from a
-    fixture value to them.  Other objects the fixtures reach (a module's
-    sentinel, a shared default) may well be shared: they are no growth."""
-    inner, parents = _region_graph(objs)
-    by_id = {id(o): o for o in objs}
-    todo = [id(o) for o in objs
-            if (_type_name(type(o)) in held_types if gc.is_tracked(o)
-                else tracemalloc.get_object_traceback(o) is not None)]
-    part: Set[int] = set()
-    while todo:
-        oid = todo.pop()
-        if oid not in part:
-            part.add(oid)
-            todo.extend(parents.get(oid, ()))
-    values = {id(v) for _, v in scoped}
-    for oid in part:
-        # getrefcount's argument and by_id's and objs' entries hold 3.
-        if oid not in values and sys.getrefcount(by_id[oid]) - 3 > inner.get(oid, 0):
-            return True
-    by_id.clear()
-    return any(_held_outside_runner([v], deadline, wider) is not False
-               for _, v in scoped if id(v) in part)
-
-
-def _running_frames() -> Dict[int, Any]:
-    frames: Dict[int, Any] = {}
-    for top in sys._current_frames().values():
-        f: Optional[types.FrameType] = top
-        while f is not None:
-            frames[id(f)] = f
-            f = f.f_back
-    return frames
-
-
-def _held_outside_runner(targets: List[Any], deadline: float,
-                         wider: Mapping[int, str]) -> Optional[bool]:
-    """Whether a root outside the test runner (a module global, a class, a
-    running frame, a value of a fixture wider than the test: ``wider``)
-    holds one of ``targets``: by a breadth-first walk of gc referrers that
-    does not go through the runner's objects.  False when a complete walk
-    finds none, None when it ran out of bounds."""
-    module_dicts = _module_dicts()
-    running = _running_frames()
-    seen = {id(t) for t in targets}
-    frontier: List[Any] = list(targets)
-    mine = {id(seen), id(module_dicts), id(running), id(targets)}
-    try:
-        for _ in range(_OWNER_DEPTH):
-            if not frontier:
-                return False
-            if time.monotonic() > deadline or len(seen) > _OWNER_NODES:
-                return None
-            mine.add(id(frontier))
-            refs = _referrers(frontier, mine)
-            nxt: List[Any] = []
-            for r in refs:
-                rid = id(r)
-                if rid in seen or rid in mine:
-                    continue
-                seen.add(rid)
-                if rid in wider:
-                    return True
-                if isinstance(r, types.FrameType):
-                    code_file = os.path.normcase(os.path.abspath(r.f_code.co_filename))
-                    if code_file == _HERE or _RUNNER_FILE.search(r.f_code.co_filename):
-                        continue
-                    if rid in running:
-                        return True
-                elif rid in module_dicts:
-                    if module_dicts[rid].split(".")[0] not in _RUNNER_PACKAGES:
-                        return True
-                    continue
-                elif _is_runner(r):
-                    continue
-                elif isinstance(r, type):
-                    return True  # a class attribute
-                nxt.append(r)
-            del refs
-            frontier = nxt
-        return None if frontier else False
-    finally:
-        frontier = []
-        running.clear()
-
-
-def _fixture_held(found: List[Dict[str, Any]], tallies: "List[Optional[_native.Census]]",
-                  baseline: int) -> Set[str]:
-    """The verdicts of ``found`` (census_growth's) whose growth the region
-    explains: on every measured run (tallies[baseline + 1:], one per census)
-    it grew by at least as much.  A type by its count; allocated blocks by
-    the region's objects (an object is one to three blocks: 4x leaves room);
-    traced memory by the region's bytes (twice, plus the traced floor)."""
-    series = [t for t in tallies[baseline:] if t is not None]
-    if len(series) < 2 or len(series) < len(tallies) - baseline:
-        return set()
-    pairs = list(zip(series, series[1:]))
-    held: Set[str] = set()
-    for leak in found:
-        name = leak["name"]
-        runs = list(zip(leak["count_growth"], leak["bytes_growth"], pairs))
-        if name == _native.CENSUS_BLOCKS:
-            ok = all(0 < a.objects < b.objects and c <= 4 * (b.objects - a.objects)
-                     for c, _, (a, b) in runs)
-        elif name == _native.CENSUS_TRACED:
-            ok = all(a.bytes < b.bytes and n <= 2 * (b.bytes - a.bytes) + _MIN_TRACED
-                     for _, n, (a, b) in runs)
-        else:
-            ok = sum(leak["count_growth"]) > 0 and \
-                all(c <= b.count(name) - a.count(name) for c, _, (a, b) in runs)
-        if ok:
-            held.add(name)
-    return held
 
 
 # ---------------------------------------------------------------------------
@@ -718,8 +96,8 @@ def _site(tb: Optional[tracemalloc.Traceback]) -> Optional[str]:
     if tb is None:
         return None
     for frame in reversed(list(tb)):
-        if os.path.normcase(os.path.abspath(frame.filename)) == _HERE or \
-                _RUNNER_FILE.search(frame.filename):
+        if os.path.normcase(os.path.abspath(frame.filename)) in CHECKER_FILES or \
+                RUNNER_FILE.search(frame.filename):
             continue
         line = linecache.getline(frame.filename, frame.lineno).strip()
         return f"{frame.filename}:{frame.lineno}" + (f": {line}" if line else "")
@@ -749,8 +127,8 @@ class LeakRun:
     def __init__(self, item: pytest.Item, policy: LeakPolicy) -> None:
         self.item = item
         self.policy = policy
-        self.abcs = _abc_classes()
-        self.rewind = _FixtureRewind(item)
+        self.abcs = abc_classes()
+        self.rewind = FixtureRewind(item)
         self.censuses: List[_native.Census] = []
         self.repeat_failure: Optional[str] = None
         self.stopped_early: Optional[str] = None
@@ -761,8 +139,8 @@ class LeakRun:
         self.tasks_counted_before = 0
         self.old_ids: "array.array[int]" = array.array("Q")
         # The test's function-scoped fixtures and their region, one tally
-        # per census (see "growth held by the test's own fixtures").
-        self.scoped, self.wider = _fixture_values(item)
+        # per census (see leak_fixtures.py).
+        self.scoped, self.wider = fixture_values(item)
         self.tallies: "List[Optional[_native.Census]]" = []
 
     # -- the runs --------------------------------------------------------------
@@ -770,17 +148,17 @@ class LeakRun:
     def _census(self) -> None:
         self.censuses.append(_native.census())
         if self.scoped:
-            objs = _region_objects(self.scoped, self.wider)
+            objs = region_objects(self.scoped, self.wider)
             if objs is None:
                 self.scoped = []  # too big to tell apart: judged as the rest
-            self.tallies.append(_region_tally(objs) if objs is not None else None)
+            self.tallies.append(region_tally(objs) if objs is not None else None)
             del objs
 
     def begin(self) -> None:
         """Before the real call: without warm-up a census here is the
         baseline, and tracing starts here."""
         if self.policy.warmup == 0:
-            _settle(self.abcs)
+            settle(self.abcs)
             self._start_tracing()
             self._census()
             self._before_measuring()
@@ -824,7 +202,7 @@ class LeakRun:
         return True
 
     def _after_run(self, n: int) -> None:
-        _settle(self.abcs)
+        settle(self.abcs)
         if n == self.policy.warmup:
             # tracemalloc traces the measured runs only: started after the
             # warm-up, before the baseline census (which thus has traced
@@ -885,15 +263,15 @@ class LeakRun:
         found = _native.census_growth(
             self.censuses, warmup=warmup, min_count=floor,
             min_bytes=1 if policy.max_growth == 0 else 0,
-            min_blocks=floor, min_traced=_MIN_TRACED if policy.max_growth == 0 else 0)
+            min_blocks=floor, min_traced=MIN_TRACED if policy.max_growth == 0 else 0)
         leaks = [leak for leak in found if not _ignored(leak["name"], policy.ignore_types)]
-        chain_deadline = time.monotonic() + _CHAIN_BUDGET_S  # for all the searches
+        chain_deadline = time.monotonic() + CHAIN_BUDGET_S  # for all the searches
         scoped, wider = self.scoped, self.wider
-        objs = _region_objects(scoped, wider) if scoped and leaks else None
-        held = _fixture_held(leaks, self.tallies, warmup - 1) if objs is not None else set()
+        objs = region_objects(scoped, wider) if scoped and leaks else None
+        held = fixture_held(leaks, self.tallies, warmup - 1) if objs is not None else set()
         if any("." in leak["name"] and leak["name"] not in held for leak in leaks):
             held = {n for n in held if "." in n}  # the memory grew with the rest too
-        if held and _region_shared(scoped, objs or [], wider, {n for n in held if "." in n},
+        if held and region_shared(scoped, objs or [], wider, {n for n in held if "." in n},
                                    chain_deadline):
             held = set()
         region = {id(o) for o in objs or ()}
@@ -965,7 +343,7 @@ class LeakRun:
             cls = type(obj)
             entry = named.get(cls)
             if entry is None:
-                name = _type_name(cls)
+                name = type_name(cls)
                 entry = named[cls] = (name, new.get(name))
             name, made = entry
             if made is None or len(made) >= cap:
@@ -986,8 +364,9 @@ class LeakRun:
         stats = tracemalloc.take_snapshot().statistics("lineno")
         for stat in stats[:20]:
             frame = stat.traceback[0]
-            if os.path.normcase(os.path.abspath(frame.filename)) in (_HERE, _TRACEMALLOC) \
-                    or frame.filename.startswith("<frozen") or _RUNNER_FILE.search(frame.filename):
+            path = os.path.normcase(os.path.abspath(frame.filename))
+            if path in CHECKER_FILES or path == _TRACEMALLOC \
+                    or frame.filename.startswith("<frozen") or RUNNER_FILE.search(frame.filename):
                 continue
             line = linecache.getline(frame.filename, frame.lineno).strip()
             return (f"{frame.filename}:{frame.lineno}" + (f": {line}" if line else "") +
@@ -1016,7 +395,7 @@ class LeakRun:
         if new:
             counts: Dict[str, int] = {}
             for obj in new:
-                name = _type_name(type(obj))
+                name = type_name(type(obj))
                 counts[name] = counts.get(name, 0) + 1
             result["garbage"] = {"count": len(new), "types": dict(sorted(counts.items()))}
 

@@ -617,7 +617,8 @@ def test_the_walk_up_ends_where_the_holders_do() -> None:
     referrers ends and says so (False), on every version: since 3.13 the
     argument tuple a ``gc.get_referrers(*objs)`` call builds is a referrer
     too, and the walk must not climb that chain of its own tuples."""
-    from pytest_callflow import leaks
+    from pytest_callflow.leak_chain import referrer_chain
+    from pytest_callflow.leak_fixtures import _held_outside_runner
 
     class Orphan:
         pass
@@ -626,9 +627,9 @@ def test_the_walk_up_ends_where_the_holders_do() -> None:
     cycle["self"] = cycle
     orphan = weakref.ref(cycle["orphan"])  # no local of this frame holds it
     del cycle
-    assert leaks._held_outside_runner([orphan()], float("inf"), {}) is False
-    assert leaks.referrer_chain(orphan(), budget_s=60.0) is None
+    assert _held_outside_runner([orphan()], float("inf"), {}) is False
+    assert referrer_chain(orphan(), budget_s=60.0) is None
     # the walk does find a root when there is one
-    assert leaks._held_outside_runner([_HELD[0]], float("inf"), {}) is True
-    assert leaks.referrer_chain(_HELD[0], budget_s=60.0) == \
+    assert _held_outside_runner([_HELD[0]], float("inf"), {}) is True
+    assert referrer_chain(_HELD[0], budget_s=60.0) == \
         f"{__name__}._HELD (module global) → list → dict"
