@@ -19,7 +19,9 @@ _CHAIN_DEPTH = 12
 _CHAIN_WIDTH = 64
 RUNNER_PACKAGES = frozenset({"_pytest", "pytest", "pluggy", "xdist", "execnet",
                              __name__.split(".")[0]})
-RUNNER_FILE = re.compile(r"[/\\](_pytest|pluggy)[/\\]")
+# Their source files (pytest's own package is _pytest; "pytest" alone is too
+# common a folder name to match in a path).
+RUNNER_FILE = re.compile(r"[/\\](_pytest|pluggy|xdist|execnet|pytest_callflow)[/\\]")
 # The leak checker's own modules: their frames and allocations are not the test's.
 _CHECKER_MODULES = ("leaks", "leak_marker", "leak_settle", "leak_chain", "leak_fixtures")
 CHECKER_FILES = frozenset(

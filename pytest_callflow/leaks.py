@@ -37,7 +37,7 @@ import tracemalloc
 import traceback
 import warnings
 import weakref
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 import pytest
 
@@ -63,6 +63,7 @@ _RESULT = pytest.StashKey[Result]()
 _TASK_TYPES = ("_asyncio.Task", "asyncio.tasks.Task")
 _THREAD_GRACE_S = 0.3      # threads ending right after the test are not leaks
 _REPORTED_TYPES = 5        # leaking types explained (site, chain) per test
+_SITE_SAMPLES = 5_000      # new objects of a type whose sites are compared
 _SHOWN_TYPES = 8           # leaking types listed in the report section
 # Before 3.12 tracemalloc finds no traceback of objects with a managed dict.
 _NO_DICT_TRACEBACKS = sys.version_info < (3, 12)
@@ -91,17 +92,46 @@ def _per_run(values: Sequence[int], unit: str = "") -> str:
     return fmt(lo) if lo == hi else f"{fmt(lo)}..{fmt(hi)}"
 
 
-def _site(tb: Optional[tracemalloc.Traceback]) -> Optional[str]:
-    """The innermost frame of an allocation traceback outside this plugin."""
+def _site_frame(tb: Optional[tracemalloc.Traceback]) -> Optional[tracemalloc.Frame]:
+    """The innermost frame of an allocation traceback outside the test
+    runner and this plugin (the line of the test's code that asked)."""
     if tb is None:
         return None
     for frame in reversed(list(tb)):
         if os.path.normcase(os.path.abspath(frame.filename)) in CHECKER_FILES or \
                 RUNNER_FILE.search(frame.filename):
             continue
-        line = linecache.getline(frame.filename, frame.lineno).strip()
-        return f"{frame.filename}:{frame.lineno}" + (f": {line}" if line else "")
+        return frame
     return None
+
+
+def _site(tb: Optional[tracemalloc.Traceback]) -> Optional[str]:
+    """_site_frame as ``file:line: source``."""
+    frame = _site_frame(tb)
+    if frame is None:
+        return None
+    line = linecache.getline(frame.filename, frame.lineno).strip()
+    return f"{frame.filename}:{frame.lineno}" + (f": {line}" if line else "")
+
+
+def _sample(made: List[Any], region: Set[int]) -> Any:
+    """The object to explain a leaking type by, among those made in the
+    measured runs: one from the allocation site (outside the runner) that
+    made the most of them, since the runner's own new objects of a common
+    type (lists, dicts) outnumber the leak and have no such site; and, when
+    there is one, one no fixture of the test holds (its holder is news)."""
+    by_site: Dict[Tuple[str, int], List[Any]] = {}
+    for obj in made[:_SITE_SAMPLES]:
+        frame = _site_frame(tracemalloc.get_object_traceback(obj))
+        if frame is not None:
+            by_site.setdefault((frame.filename, frame.lineno), []).append(obj)
+    def free(objs: List[Any]) -> List[Any]:
+        return [o for o in objs if id(o) not in region]
+
+    pool = max(by_site.values(), key=lambda objs: (len(free(objs)), len(objs))) if by_site else made
+    chosen = next(iter(free(pool)), pool[0])
+    by_site.clear()
+    return chosen
 
 
 def _pending_tasks(before: "Optional[weakref.WeakSet[Any]]") -> List[Any]:
@@ -265,14 +295,14 @@ class LeakRun:
             min_bytes=1 if policy.max_growth == 0 else 0,
             min_blocks=floor, min_traced=MIN_TRACED if policy.max_growth == 0 else 0)
         leaks = [leak for leak in found if not _ignored(leak["name"], policy.ignore_types)]
-        chain_deadline = time.monotonic() + CHAIN_BUDGET_S  # for all the searches
+        region_deadline = time.monotonic() + CHAIN_BUDGET_S  # for the fixture-region walk
         scoped, wider = self.scoped, self.wider
         objs = region_objects(scoped, wider) if scoped and leaks else None
         held = fixture_held(leaks, self.tallies, warmup - 1) if objs is not None else set()
         if any("." in leak["name"] and leak["name"] not in held for leak in leaks):
             held = {n for n in held if "." in n}  # the memory grew with the rest too
         if held and region_shared(scoped, objs or [], wider, {n for n in held if "." in n},
-                                   chain_deadline):
+                                   region_deadline):
             held = set()
         region = {id(o) for o in objs or ()}
         objs = None
@@ -289,9 +319,10 @@ class LeakRun:
             leaks = [leak for leak in leaks if "." in leak["name"]]
         typed = [leak["name"] for leak in leaks if "." in leak["name"]][:_REPORTED_TYPES]
         new, older = self._scan(typed)
-        # A sample no fixture holds when there is one: its holder is news.
-        samples = {n: next((o for o in made if id(o) not in region), made[0])
-                   if made else older.get(n) for n, made in new.items()}
+        samples = {n: _sample(made, region) if made else older.get(n) for n, made in new.items()}
+        # The referrer searches' own budget, for all of them: the scan above
+        # takes long on a big heap (common types, before 3.12 the id check).
+        chain_deadline = time.monotonic() + CHAIN_BUDGET_S
         new.clear()
         older.clear()
         scoped_labels = {id(v): f"fixture '{n}' (function scope)" for n, v in scoped}

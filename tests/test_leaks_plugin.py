@@ -419,6 +419,55 @@ def test_leak():
     assert doc["leaks"]["test_both.py::test_leak"]["verdict"] == "leaked"
 
 
+BUILTIN_LEAKS = '''
+from pytest_callflow import trace_scope
+
+def work():
+    pass
+
+with trace_scope() as GRAPH:
+    work()
+
+_KEPT = []
+_BY_KEY = {}
+
+def test_keeps_lists():
+    _KEPT.append([len(_KEPT)])
+
+def test_keeps_dicts():
+    _BY_KEY[len(_BY_KEY)] = {"seen": [len(_BY_KEY)]}  # tracked: it holds a list
+
+def test_keeps_lists_the_plugin_made():
+    _KEPT.append(GRAPH.callees(work))
+'''
+
+
+def test_leaked_builtin_containers_are_named_with_site_and_holder(
+        pytester: pytest.Pytester) -> None:
+    # The runner makes (and keeps) lists and dicts of its own in every run:
+    # the sample explained is one from the site that made the leaked ones,
+    # and a site inside pytest_callflow (graph.callees) is the test's line
+    # that asked for it.
+    pytester.makepyfile(test_keeps=BUILTIN_LEAKS)
+    _run(pytester, "--callflow-leaks", "--callflow-json=out.json")
+    leaks = _leaks(pytester)
+
+    def entry(test: str, type_name: str) -> Dict[str, Any]:
+        (found,) = [e for e in leaks[f"test_keeps.py::{test}"]["leaks"] if e["type"] == type_name]
+        return found
+
+    lists = entry("test_keeps_lists", "builtins.list")
+    assert lists["site"].endswith("test_keeps.py:13: _KEPT.append([len(_KEPT)])"), lists["site"]
+    assert lists["chain"] == "test_keeps._KEPT (module global) → list → list"
+    dicts = entry("test_keeps_dicts", "builtins.dict")
+    assert dicts["site"].endswith('test_keeps.py:16: _BY_KEY[len(_BY_KEY)] = {"seen": [len(_BY_KEY)]}'
+                                  "  # tracked: it holds a list"), dicts["site"]
+    assert dicts["chain"].startswith("test_keeps._BY_KEY (module global) → dict")
+    made = entry("test_keeps_lists_the_plugin_made", "builtins.list")
+    assert made["site"].endswith("test_keeps.py:19: _KEPT.append(GRAPH.callees(work))"), made["site"]
+    assert made["chain"] == "test_keeps._KEPT (module global) → list → list"
+
+
 FIXTURES = '''
 import pytest
 
