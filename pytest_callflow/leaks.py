@@ -82,6 +82,14 @@ def _holds(sorted_ids: "array.array[int]", key: int) -> bool:
     return i < len(sorted_ids) and sorted_ids[i] == key
 
 
+def _rank(name: str) -> int:
+    """Which leaking types are told first: the program's own classes (what
+    leaks), then builtin ones (what they hold), then the pseudo figures."""
+    if "." not in name:
+        return 2
+    return 1 if name.startswith("builtins.") else 0
+
+
 def _ignored(name: str, ignore: Sequence[str]) -> bool:
     return any(name == i or (i.endswith(".") and name.startswith(i)) for i in ignore)
 
@@ -295,6 +303,7 @@ class LeakRun:
             min_bytes=1 if policy.max_growth == 0 else 0,
             min_blocks=floor, min_traced=MIN_TRACED if policy.max_growth == 0 else 0)
         leaks = [leak for leak in found if not _ignored(leak["name"], policy.ignore_types)]
+        leaks.sort(key=lambda leak: _rank(leak["name"]))  # stable: the census's order within
         region_deadline = time.monotonic() + CHAIN_BUDGET_S  # for the fixture-region walk
         scoped, wider = self.scoped, self.wider
         objs = region_objects(scoped, wider) if scoped and leaks else None

@@ -439,6 +439,12 @@ def test_keeps_dicts():
 
 def test_keeps_lists_the_plugin_made():
     _KEPT.append(GRAPH.callees(work))
+
+class Thing:
+    pass
+
+def test_keeps_things_in_lists():
+    _KEPT.append([Thing(), [1], [2], [3]])
 '''
 
 
@@ -466,6 +472,11 @@ def test_leaked_builtin_containers_are_named_with_site_and_holder(
     made = entry("test_keeps_lists_the_plugin_made", "builtins.list")
     assert made["site"].endswith("test_keeps.py:19: _KEPT.append(GRAPH.callees(work))"), made["site"]
     assert made["chain"] == "test_keeps._KEPT (module global) → list → list"
+    # The program's own class is told first, then the builtin types, then
+    # the pseudo figures.
+    types = [e["type"] for e in leaks["test_keeps.py::test_keeps_things_in_lists"]["leaks"]]
+    assert types[:2] == ["test_keeps.Thing", "builtins.list"], types
+    assert entry("test_keeps_things_in_lists", "builtins.list")["count_growth"] == [4] * 5
 
 
 FIXTURES = '''
