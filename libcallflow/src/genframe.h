@@ -73,7 +73,7 @@ static inline PyObject *cf_evalframe_arg(cf_evalframe *f, int i) {
  * frame (cf_gen_* above), NULL for a plain call. */
 static inline void cf_record_start(cf_thread *th, const cf_coderec *rec, PyCodeObject *code,
                                    uint32_t want, void *key, int resumed, int64_t now) {
-    CF_FOR_EACH_SLOT(want, slot) {
+    CF_FOR_EACH_LIVE_SLOT(want, slot) {
         cf_session *s = cf_slots[slot].session;
         cf_tstack *t = th->stacks[slot];
         if (resumed)

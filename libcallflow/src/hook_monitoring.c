@@ -105,14 +105,15 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
     void *key = NULL;
     if ((act == ACT_START || act == ACT_RESUME) && (rec->flags & CF_CODE_GENLIKE))
         key = frame_key(th);
-    CF_FOR_EACH_SLOT(want, slot) {
+    CF_FOR_EACH_LIVE_SLOT(want, slot) {
         cf_session *s = cf_slots[slot].session;
         cf_tstack *t = th->stacks[slot];
         switch (act) {
         case ACT_START: {
             uint32_t parent = t->frames[t->depth - 1].node;
+            uint32_t gen = cf_scope_gen;
             cf_rec_call(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
-            remember_child(s, rec, parent, code);
+            if (gen == cf_scope_gen) remember_child(s, rec, parent, code); /* else s may be gone */
             break;
         }
         case ACT_RESUME:

@@ -63,7 +63,10 @@ static inline void record(PyFrameObject *frame, int what, PyObject *arg) {
                    : arg == NULL                    ? CF_EXIT_ERROR
                                                     : CF_EXIT_RETURN;
         /* It may have been cancelled: the task will say (task_verdicts.c). */
-        if (exit == CF_EXIT_ERROR && (code->co_flags & CO_COROUTINE)) cf_verdict_await(th, code, want);
+        if (exit == CF_EXIT_ERROR && (code->co_flags & CO_COROUTINE)) {
+            cf_verdict_await(th, code, gen_key(frame), want);
+            want &= cf_live_mask(); /* Python code ran */
+        }
         CF_FOR_EACH_SLOT(want, slot)
             cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, exit, now);
     }

@@ -83,6 +83,13 @@ static inline cf_thread *cf_thread_current(void) {
     return cf_thread_sync();
 }
 
+/* The running sessions still recording the calling thread, after Python
+ * code ran (another thread may have started or stopped some meanwhile). */
+static inline uint32_t cf_live_mask(void) {
+    cf_thread *th = cf_thread_current();
+    return th ? th->mask : 0;
+}
+
 typedef struct cf_coderec {
     uint32_t func;     /* registry id */
     uint32_t flags;    /* namer flags */
@@ -144,6 +151,17 @@ static inline cf_coderec *cf_coderec_get(PyCodeObject *code, cf_thread *th) {
 #define CF_FOR_EACH_SLOT(want, slot) \
     for (uint32_t _w = (want), slot; _w && ((slot = (uint32_t)__builtin_ctz(_w)), 1); _w &= _w - 1)
 
+/* CF_FOR_EACH_SLOT for a body that may run Python code (a coroutine's
+ * start asks asyncio which task runs): when sessions started or stopped
+ * meanwhile, the slots left are narrowed to those still recording this
+ * thread.  The body itself checks cf_scope_gen before using its session
+ * again after such a call. */
+#define CF_FOR_EACH_LIVE_SLOT(want, slot)                                              \
+    for (uint32_t _w = (want), _g = cf_scope_gen, slot;                                 \
+         (_g == cf_scope_gen || ((_w &= cf_live_mask()), (_g = cf_scope_gen), 1)) && _w && \
+         ((slot = (uint32_t)__builtin_ctz(_w)), 1);                                    \
+         _w &= _w - 1)
+
 static inline int cf_class_in_slot(const cf_coderec *rec, uint32_t slot) {
     return (rec->in_mask >> slot) & 1 ? CF_CLASS_IN : CF_CLASS_OUT;
 }
@@ -179,9 +197,10 @@ void cf_spawn_event(cf_thread *th, uint32_t want, PyObject *coro);
 static inline int cf_spawn_arg(const cf_coderec *rec) {
     return (rec->flags & CF_CODE_SPAWN_ARG1) ? 1 : 0;
 }
-/* The asyncio task running on this thread (a new reference), or NULL;
- * the exception in flight, if any, is kept. */
-PyObject *cf_running_task(cf_thread *th);
+/* The asyncio task running on this thread (a new reference) if its own
+ * coroutine's frame has the key `key` (see frame keys in the hooks), else
+ * NULL; the exception in flight, if any, is kept.  Runs Python code. */
+PyObject *cf_running_task_of(cf_thread *th, const void *key);
 
 /* Task outcomes the profile hook cannot see (task_verdicts.c).  Before 3.12
  * a profile function is told that a frame exits with an exception, but not
@@ -190,9 +209,11 @@ PyObject *cf_running_task(cf_thread *th);
  * awaited: once asyncio is done with it, the task says if it was cancelled
  * instead.  cf_verdicts_waiting: how many are awaited (the hot path's test). */
 extern CF_HIDDEN uint32_t cf_verdicts_waiting;
-/* The frame of `code` on top of the stacks `want` of this thread leaves
- * with an exception: if it is a task's outermost coroutine, await. */
-void cf_verdict_await(cf_thread *th, const void *code, uint32_t want);
+/* The frame of `code` (a coroutine's, key: its frame key) on top of the
+ * stacks `want` of this thread leaves with an exception: if it is a task's
+ * own coroutine, await.  Runs Python code: the caller's `want` and the
+ * thread's stacks must be taken again after. */
+void cf_verdict_await(cf_thread *th, const void *code, void *key, uint32_t want);
 /* Settle the verdicts awaited on this thread whose tasks are done. */
 void cf_verdicts_settle(cf_thread *th);
 /* The session ends: settle its verdicts with what the tasks say now. */

@@ -3,20 +3,26 @@
  * Only the 3.9-3.11 profile backend awaits verdicts: the frame-eval hook
  * and sys.monitoring see the exception itself (cf_exit_kind_of).  An
  * awaited verdict holds the task object until asyncio has finished with
- * it: the task is done as soon as its step has handled the exception, so
- * the next event of its thread settles it, and its session's end at the
- * latest. */
+ * it: a task's step marks it done right after its coroutine exits (the C
+ * Task before anything else runs), so its thread's next event settles it.
+ * A task not done by then is asked again at that thread's next few events
+ * (the pure-Python Task runs its except clause as Python code first), then
+ * left failed; its session's end settles what is left.  Asking runs no
+ * Python code of ours but the task's done() and cancelled(). */
 #include "hookcore.h"
 
 #include <stdlib.h>
 
 #include "util.h"
 
+#define ASKS_MAX 16 /* events of its thread a verdict waits for its task */
+
 typedef struct verdict {
     PyObject *task;     /* strong reference, released when settled */
-    cf_session *session;
+    cf_session *session; /* NULL once its session ended */
     uint64_t serial;    /* the task's record: index and serial */
     uint32_t idx;
+    uint32_t asks;      /* times asked while the task was not done */
     uint64_t thread;    /* the hooks' id of the thread it ran on */
 } verdict;
 
@@ -27,7 +33,7 @@ CF_HIDDEN uint32_t cf_verdicts_waiting;
 /* The task record of the frame on top of t, if it is the outermost
  * coroutine of a running task and runs `code`; else CF_NO_TASK. */
 static uint32_t task_on_top(const cf_session *s, const cf_tstack *t, const void *code) {
-    if (t->depth <= 1) return CF_NO_TASK;
+    if (!s || !t || t->depth <= 1) return CF_NO_TASK;
     const cf_frame *f = &t->frames[t->depth - 1];
     const cf_async *a = s->async;
     if (f->code != code || f->task == 0 || !a || f->task > a->ntasks) return CF_NO_TASK;
@@ -35,39 +41,55 @@ static uint32_t task_on_top(const cf_session *s, const cf_tstack *t, const void 
     return a->tasks[idx].state == CF_TASK_RUNNING ? idx : CF_NO_TASK;
 }
 
-void cf_verdict_await(cf_thread *th, const void *code, uint32_t want) {
-    PyObject *task = NULL;
+void cf_verdict_await(cf_thread *th, const void *code, void *key, uint32_t want) {
+    uint32_t tasked = 0;
     CF_FOR_EACH_SLOT(want, slot) {
+        if (task_on_top(cf_slots[slot].session, th->stacks[slot], code) != CF_NO_TASK)
+            tasked |= 1u << slot;
+    }
+    if (!tasked) return;
+    /* Only when the frame is the task's own coroutine: a task that runs
+     * on (its coroutine, outside the scope, caught the error) says nothing
+     * of this frame's end. */
+    PyObject *task = cf_running_task_of(th, key);
+    if (!task) return;
+    /* Asking ran Python code: other threads may have started or stopped
+     * sessions meanwhile. */
+    th = cf_thread_current();
+    tasked &= th ? th->mask : 0;
+    CF_FOR_EACH_SLOT(tasked, slot) {
         cf_session *s = cf_slots[slot].session;
         uint32_t idx = task_on_top(s, th->stacks[slot], code);
         if (idx == CF_NO_TASK) continue;
-        if (!task && !(task = cf_running_task(th))) return;
         void *grown = grow_array(g_verdicts, &g_alloc, (size_t)cf_verdicts_waiting + 1,
                                  sizeof(verdict));
         if (!grown) break; /* no memory: the task stays failed */
         g_verdicts = grown;
         g_verdicts[cf_verdicts_waiting++] =
-            (verdict){Py_NewRef(task), s, s->async->tasks[idx].serial, idx, th->id};
+            (verdict){Py_NewRef(task), s, s->async->tasks[idx].serial, idx, 0, th->id};
     }
-    Py_XDECREF(task);
+    Py_DECREF(task);
 }
 
-/* Ask the task: 1 cancelled, 0 not, -1 not done yet (or no answer).
- * th: the calling thread's state (its events are kept out), or NULL. */
+/* Ask the task: 1 cancelled, 0 not (or no sensible answer), -1 not done
+ * yet.  th: the calling thread's state (its events are kept out), or NULL. */
 static int ask(cf_thread *th, PyObject *task) {
     static PyObject *done_name, *cancelled_name;
     if (!done_name) done_name = PyUnicode_InternFromString("done");
     if (!cancelled_name) cancelled_name = PyUnicode_InternFromString("cancelled");
-    if (!done_name || !cancelled_name) return -1;
+    if (!done_name || !cancelled_name) return 0;
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
     int was_busy = th ? cf_thread_set_busy(th, 1) : 1;
-    int answer = -1;
+    int answer = 0;
     PyObject *done = PyObject_CallMethodNoArgs(task, done_name);
-    if (done && PyObject_IsTrue(done) == 1) {
+    int is_done = done ? PyObject_IsTrue(done) : 0;
+    if (is_done == 1) {
         PyObject *cancelled = PyObject_CallMethodNoArgs(task, cancelled_name);
-        if (cancelled) answer = PyObject_IsTrue(cancelled) == 1;
+        answer = cancelled && PyObject_IsTrue(cancelled) == 1;
         Py_XDECREF(cancelled);
+    } else if (is_done == 0 && done) {
+        answer = -1;
     }
     Py_XDECREF(done);
     PyErr_Clear();
@@ -87,8 +109,8 @@ static uint32_t g_ntaken;
 /* Settle the verdicts of one thread (s NULL) or of one session; final:
  * those whose tasks are not done yet stay failed.  Asking a task and
  * letting it go may run Python code, which may await new verdicts (they
- * go to a new list, merged after) or end a session (its verdicts in the
- * taken list are then dropped, see cf_verdicts_settle_session). */
+ * go to a new list, merged after) or end a session (its verdicts are then
+ * dropped, see cf_verdicts_settle_session). */
 static void settle(cf_thread *th, uint64_t thread, const cf_session *s, int final) {
     if (g_taken) return;
     verdict *list = g_taken = g_verdicts;
@@ -99,16 +121,16 @@ static void settle(cf_thread *th, uint64_t thread, const cf_session *s, int fina
     cf_verdicts_waiting = 0;
     uint32_t kept = 0;
     for (uint32_t i = 0; i < n; i++) {
-        verdict v = list[i];
-        int mine = !v.session || (s ? v.session == s : v.thread == thread);
-        int answer = mine && v.session ? ask(th, v.task) : -1;
-        if (!mine || (answer < 0 && !final && list[i].session)) {
+        int mine = !list[i].session || (s ? list[i].session == s : list[i].thread == thread);
+        int answer = mine && list[i].session ? ask(th, list[i].task) : 0;
+        /* The session may have ended while the task was asked. */
+        if (!mine || (answer < 0 && !final && list[i].session && ++list[i].asks < ASKS_MAX)) {
             list[kept++] = list[i];
             continue;
         }
         if (answer == 1 && list[i].session)
-            cf_task_cancelled_after_all(list[i].session, v.idx, v.serial);
-        Py_DECREF(v.task);
+            cf_task_cancelled_after_all(list[i].session, list[i].idx, list[i].serial);
+        Py_DECREF(list[i].task);
     }
     g_taken = NULL;
     g_ntaken = 0;
@@ -129,15 +151,27 @@ static void settle(cf_thread *th, uint64_t thread, const cf_session *s, int fina
     cf_verdicts_waiting = kept;
 }
 
-void cf_verdicts_settle(cf_thread *th) { settle(th, th->id, NULL, 0); }
+void cf_verdicts_settle(cf_thread *th) {
+    /* Most events of a thread with none of its own come here only because
+     * another thread's task is awaited: a look, no swap. */
+    for (uint32_t i = 0; i < cf_verdicts_waiting; i++) {
+        if (g_verdicts[i].thread == th->id || !g_verdicts[i].session) {
+            settle(th, th->id, NULL, 0);
+            return;
+        }
+    }
+}
+
+/* Entries of session s in a list: dropped (their session is gone). */
+static void forget(verdict *list, uint32_t n, const cf_session *s) {
+    for (uint32_t i = 0; i < n; i++)
+        if (list[i].session == s) list[i].session = NULL;
+}
 
 void cf_verdicts_settle_session(cf_session *s) {
-    if (g_taken) { /* ended while verdicts are being settled: its are dropped */
-        for (uint32_t i = 0; i < g_ntaken; i++)
-            if (g_taken[i].session == s) g_taken[i].session = NULL;
-        for (uint32_t i = 0; i < cf_verdicts_waiting; i++)
-            if (g_verdicts[i].session == s) g_verdicts[i].session = NULL;
-        return;
-    }
-    if (cf_verdicts_waiting) settle(cf_thread_current(), 0, s, 1);
+    if (!g_taken && cf_verdicts_waiting) settle(cf_thread_current(), 0, s, 1);
+    /* Awaited for s while it was settled (other threads run meanwhile), or
+     * s ends while another settle is asking: none may outlive it. */
+    forget(g_taken, g_ntaken, s);
+    forget(g_verdicts, cf_verdicts_waiting, s);
 }

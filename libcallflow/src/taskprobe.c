@@ -131,7 +131,8 @@ static task_mark *current_mark(void) {
 }
 
 static int asyncio_probe(cf_taskinfo *out) {
-    if (!asyncio_ready()) return 0;
+    uint32_t gen = cf_scope_gen;
+    if (!asyncio_ready()) return gen == cf_scope_gen ? 0 : -1;
     cf_thread *th = cf_thread_current();
     if (!th) return 0;
     /* Python runs here: keep this thread's events out and any exception
@@ -153,17 +154,29 @@ static int asyncio_probe(cf_taskinfo *out) {
     cf_thread_set_busy(th, was_busy);
     if (!was_busy) cf_thread_sync();
     PyErr_Restore(et, ev, tb);
-    return found;
+    /* The Python code run may have let another thread start or stop
+     * sessions: the caller's session and stack may be gone. */
+    return gen == cf_scope_gen ? found : -1;
 }
 
 void cf_taskprobe_install(void) { cf_task_probe = asyncio_probe; }
 
-PyObject *cf_running_task(cf_thread *th) {
+static void *coro_key(PyObject *coro);
+
+PyObject *cf_running_task_of(cf_thread *th, const void *key) {
     if (!asyncio_ready()) return NULL;
+    static PyObject *get_coro;
+    if (!get_coro && !(get_coro = PyUnicode_InternFromString("get_coro"))) {
+        PyErr_Clear();
+        return NULL;
+    }
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
     int was_busy = cf_thread_set_busy(th, 1);
     PyObject *task = running_task();
+    PyObject *coro = task ? PyObject_CallMethodNoArgs(task, get_coro) : NULL;
+    if (task && (!coro || coro_key(coro) != key)) Py_CLEAR(task);
+    Py_XDECREF(coro);
     PyErr_Clear();
     cf_thread_set_busy(th, was_busy);
     if (!was_busy) cf_thread_sync();
@@ -190,5 +203,6 @@ static void *coro_key(PyObject *coro) {
 void cf_spawn_event(cf_thread *th, uint32_t want, PyObject *coro) {
     void *key = coro_key(coro);
     if (!key) return;
+    want &= cf_live_mask(); /* the caller may have run Python code (a frame object) */
     CF_FOR_EACH_SLOT(want, slot) cf_rec_note_spawn(cf_slots[slot].session, th->stacks[slot], key);
 }

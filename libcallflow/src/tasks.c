@@ -280,7 +280,9 @@ void cf_rec_call_genlike(cf_session *s, cf_tstack *t, uint32_t func, int cls,
         return;
     }
     cf_taskinfo ti;
-    cf_async *a = cf_task_probe(&ti) ? async_get(s) : NULL;
+    int probed = cf_task_probe(&ti);
+    if (probed < 0) return; /* s and t may be gone (tasks.h) */
+    cf_async *a = probed ? async_get(s) : NULL;
     if (!a) {
         cf_rec_push(s, t, func, cls, code, key, now, CF_PARENT_TOP);
         return;
@@ -480,7 +482,7 @@ void cf_async_session_end(cf_session *s, int64_t now) {
 
 void cf_session_adopt_task(cf_session *s, uint64_t thread, int64_t now) {
     cf_taskinfo ti;
-    if (!cf_task_probe || !cf_task_probe(&ti)) return;
+    if (!cf_task_probe || cf_task_probe(&ti) <= 0) return;
     cf_async *a = async_get(s);
     if (!a || cf_map_get(&a->index, ti.serial) != CF_MAP_MISSING) return;
     uint32_t idx = add_task(s, a, &ti, CF_NO_FUNC, thread, now);

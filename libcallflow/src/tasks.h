@@ -30,7 +30,10 @@ typedef struct cf_taskinfo {
 } cf_taskinfo;
 
 /* 1 and *out filled when an asyncio task runs on the calling thread, else
- * 0.  NULL (the default, and in the pure-C tests unless set) = never. */
+ * 0; -1 when the sessions changed while it asked (the hook layer runs
+ * Python code, and other threads may run meanwhile): the caller's session
+ * and stack may be gone, the event is dropped.  NULL (the default, and in
+ * the pure-C tests unless set) = never. */
 typedef int (*cf_task_probe_fn)(cf_taskinfo *out);
 extern cf_task_probe_fn cf_task_probe;
 
