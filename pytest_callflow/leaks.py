@@ -122,21 +122,28 @@ def _site(tb: Optional[tracemalloc.Traceback]) -> Optional[str]:
     return f"{frame.filename}:{frame.lineno}" + (f": {line}" if line else "")
 
 
-def _sample(made: List[Any], region: Set[int]) -> Any:
+def _sample(made: List[Any], region: Set[int], growth: int) -> Any:
     """The object to explain a leaking type by, among those made in the
-    measured runs: one from the allocation site (outside the runner) that
-    made the most of them, since the runner's own new objects of a common
-    type (lists, dicts) outnumber the leak and have no such site; and, when
-    there is one, one no fixture of the test holds (its holder is news)."""
+    measured runs that are still alive: one from an allocation site
+    (outside the runner), since the runner's own new objects of a common
+    type (lists, dicts) have none; of the sites, one that made the most,
+    counting objects no fixture of the test holds first (their holder is
+    news).  A site that made more live objects than the type grew by over
+    the runs (``growth``) churns through something bounded (a deque, an
+    LRU cache), so sites within that count come first."""
     by_site: Dict[Tuple[str, int], List[Any]] = {}
     for obj in made[:_SITE_SAMPLES]:
         frame = _site_frame(tracemalloc.get_object_traceback(obj))
         if frame is not None:
             by_site.setdefault((frame.filename, frame.lineno), []).append(obj)
+
     def free(objs: List[Any]) -> List[Any]:
         return [o for o in objs if id(o) not in region]
 
-    pool = max(by_site.values(), key=lambda objs: (len(free(objs)), len(objs))) if by_site else made
+    def rank(objs: List[Any]) -> Tuple[bool, int, int]:
+        return len(objs) <= growth, len(free(objs)), len(objs)
+
+    pool = max(by_site.values(), key=rank) if by_site else made
     chosen = next(iter(free(pool)), pool[0])
     by_site.clear()
     return chosen
@@ -328,7 +335,9 @@ class LeakRun:
             leaks = [leak for leak in leaks if "." in leak["name"]]
         typed = [leak["name"] for leak in leaks if "." in leak["name"]][:_REPORTED_TYPES]
         new, older = self._scan(typed)
-        samples = {n: _sample(made, region) if made else older.get(n) for n, made in new.items()}
+        growth = {leak["name"]: sum(leak["count_growth"]) for leak in leaks}
+        samples = {n: _sample(made, region, growth.get(n, 0)) if made else older.get(n)
+                   for n, made in new.items()}
         # The referrer searches' own budget, for all of them: the scan above
         # takes long on a big heap (common types, before 3.12 the id check).
         chain_deadline = time.monotonic() + CHAIN_BUDGET_S

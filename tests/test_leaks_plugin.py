@@ -445,6 +445,14 @@ class Thing:
 
 def test_keeps_things_in_lists():
     _KEPT.append([Thing(), [1], [2], [3]])
+
+import collections
+_RECENT = collections.deque(maxlen=300)  # bounded: full after the warm-up runs
+
+def test_churns_and_leaks_things():
+    for _ in range(150):
+        _RECENT.append(Thing())
+    _KEPT.append(Thing())
 '''
 
 
@@ -477,6 +485,14 @@ def test_leaked_builtin_containers_are_named_with_site_and_holder(
     types = [e["type"] for e in leaks["test_keeps.py::test_keeps_things_in_lists"]["leaks"]]
     assert types[:2] == ["test_keeps.Thing", "builtins.list"], types
     assert entry("test_keeps_things_in_lists", "builtins.list")["count_growth"] == [4] * 5
+    # 150 Things a run churn through a bounded deque, one leaks: the sample
+    # is the leaked one (before 3.12 objects with a __dict__ have no
+    # allocation traceback to tell the two sites apart).
+    churned = entry("test_churns_and_leaks_things", "test_keeps.Thing")
+    assert churned["count_growth"] == [1] * 5
+    if sys.version_info >= (3, 12):
+        assert churned["site"].endswith("test_keeps.py:33: _KEPT.append(Thing())"), churned["site"]
+        assert churned["chain"] == "test_keeps._KEPT (module global) → list → Thing"
 
 
 FIXTURES = '''
