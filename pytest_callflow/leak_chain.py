@@ -4,13 +4,13 @@ referrers; and what the walks leave out as the test runner's or the leak
 checker's own (its packages, files and frames)."""
 
 import gc
+import importlib.util
 import os
-import re
 import sys
 import threading
 import time
 import types
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .leak_marker import type_name
 
@@ -19,9 +19,43 @@ _CHAIN_DEPTH = 12
 _CHAIN_WIDTH = 64
 RUNNER_PACKAGES = frozenset({"_pytest", "pytest", "pluggy", "xdist", "execnet",
                              __name__.split(".")[0]})
-# Their source files (pytest's own package is _pytest; "pytest" alone is too
-# common a folder name to match in a path).
-RUNNER_FILE = re.compile(r"[/\\](_pytest|pluggy|xdist|execnet|pytest_callflow)[/\\]")
+
+
+def _package_dirs(names: Sequence[str]) -> Tuple[str, ...]:
+    """Where the packages that can be imported of ``names`` live (found,
+    not imported), each ending with a separator."""
+    dirs: List[str] = []
+    for name in names:
+        module = sys.modules.get(name)
+        where = getattr(module, "__path__", None)
+        if where is None:
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                spec = None
+            where = spec.submodule_search_locations if spec else None
+        for path in where or []:
+            dirs.append(os.path.join(os.path.normcase(os.path.abspath(path)), ""))
+    return tuple(dirs)
+
+
+# The runner's source folders: the installed packages themselves, so that a
+# project of the same name (a checkout of xdist) is not taken for them.
+_RUNNER_DIRS = _package_dirs(sorted(RUNNER_PACKAGES - {"pytest", __name__.split(".")[0]})) + (
+    os.path.join(os.path.normcase(os.path.dirname(os.path.abspath(__file__))), ""),)
+_runner_files: Dict[str, bool] = {}
+
+
+def is_runner_file(filename: str) -> bool:
+    """Whether a source file belongs to the test runner (pytest, pluggy,
+    xdist, execnet, this plugin)."""
+    known = _runner_files.get(filename)
+    if known is None:
+        if len(_runner_files) > 4096:
+            _runner_files.clear()
+        known = _runner_files[filename] = \
+            os.path.normcase(os.path.abspath(filename)).startswith(_RUNNER_DIRS)
+    return known
 # The leak checker's own modules: their frames and allocations are not the test's.
 _CHECKER_MODULES = ("leaks", "leak_marker", "leak_settle", "leak_chain", "leak_fixtures")
 CHECKER_FILES = frozenset(
@@ -170,7 +204,11 @@ def referrer_chain(target: Any, budget_s: float = CHAIN_BUDGET_S,
 
 def _runner_label(label: str) -> bool:
     """A root inside the test runner (a global or closure of pytest's)."""
-    return label.split(".")[0] in RUNNER_PACKAGES or bool(RUNNER_FILE.search(label))
+    if label.split(".")[0] in RUNNER_PACKAGES:
+        return True
+    # A frame's label: "function at path:line (frame...)".
+    path = label.split(" at ", 1)[1].rsplit(":", 1)[0] if " at " in label else None
+    return path is not None and is_runner_file(path)
 
 
 def _render(label: str, root: Any, child_of: Dict[int, int], nodes: Dict[int, Any]) -> str:

@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 import pytest
 
 from . import _native
-from .leak_chain import CHECKER_FILES, RUNNER_FILE, RUNNER_PACKAGES, modules_by_dict, referrers
+from .leak_chain import CHECKER_FILES, RUNNER_PACKAGES, is_runner_file, modules_by_dict, referrers
 from .leak_marker import type_name
 
 # Traced bytes wobble by up to a few hundred bytes a run (thread bookkeeping,
@@ -197,7 +197,7 @@ def _held_outside_runner(targets: List[Any], deadline: float,
                     return True
                 if isinstance(r, types.FrameType):
                     code_file = os.path.normcase(os.path.abspath(r.f_code.co_filename))
-                    if code_file in CHECKER_FILES or RUNNER_FILE.search(r.f_code.co_filename):
+                    if code_file in CHECKER_FILES or is_runner_file(r.f_code.co_filename):
                         continue
                     if rid in running:
                         return True

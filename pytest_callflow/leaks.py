@@ -42,7 +42,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, 
 import pytest
 
 from . import _native
-from .leak_chain import CHAIN_BUDGET_S, CHECKER_FILES, RUNNER_FILE, referrer_chain
+from .leak_chain import CHAIN_BUDGET_S, CHECKER_FILES, is_runner_file, referrer_chain
 from .leak_fixtures import (MIN_TRACED, fixture_held, fixture_values, region_objects,
                             region_shared, region_tally)
 from .leak_marker import MARKER_HELP, LeakMarkerError, LeakPolicy, marker_policy, type_name
@@ -107,7 +107,7 @@ def _site_frame(tb: Optional[tracemalloc.Traceback]) -> Optional[tracemalloc.Fra
         return None
     for frame in reversed(list(tb)):
         if os.path.normcase(os.path.abspath(frame.filename)) in CHECKER_FILES or \
-                RUNNER_FILE.search(frame.filename):
+                is_runner_file(frame.filename):
             continue
         return frame
     return None
@@ -415,7 +415,7 @@ class LeakRun:
             frame = stat.traceback[0]
             path = os.path.normcase(os.path.abspath(frame.filename))
             if path in CHECKER_FILES or path == _TRACEMALLOC \
-                    or frame.filename.startswith("<frozen") or RUNNER_FILE.search(frame.filename):
+                    or frame.filename.startswith("<frozen") or is_runner_file(frame.filename):
                 continue
             line = linecache.getline(frame.filename, frame.lineno).strip()
             return (f"{frame.filename}:{frame.lineno}" + (f": {line}" if line else "") +

@@ -709,3 +709,16 @@ def test_the_walk_up_ends_where_the_holders_do() -> None:
     assert _held_outside_runner([_HELD[0]], float("inf"), {}) is True
     assert referrer_chain(_HELD[0], budget_s=60.0) == \
         f"{__name__}._HELD (module global) → list → dict"
+
+
+def test_runner_files_are_the_installed_packages_not_folders_of_that_name(tmp_path: Any) -> None:
+    # A checkout of xdist (or of this plugin) is the user's code, not the runner.
+    import _pytest
+    import pluggy
+
+    import pytest_callflow
+    from pytest_callflow.leak_chain import is_runner_file
+
+    assert all(is_runner_file(m.__file__) for m in (_pytest, pluggy, pytest_callflow))
+    assert not is_runner_file(str(tmp_path / "xdist" / "plugin.py"))
+    assert not is_runner_file(str(tmp_path / "src" / "pytest_callflow" / "scope.py"))
