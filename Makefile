@@ -102,7 +102,8 @@ bench: install-bench-3.11 install-bench-3.12
 
 # Sanitizers: the C tests built with ASan+UBSan, then the extension built
 # the same way and the pytest suite run with the runtime preloaded (the
-# interpreter itself is not instrumented).
+# interpreter itself is not instrumented), on 3.12 (sys.monitoring) and
+# 3.11 (the frame hook, its C stack segments and the profile hook).
 ASAN_LIB = $(shell gcc -print-file-name=libasan.so)
 UBSAN_LIB = $(shell gcc -print-file-name=libubsan.so)
 SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -111,8 +112,10 @@ check-sanitize: $(BUILD)/venv-test-3.12/.ready
 	@[ -f $(BUILD)/asan/build.ninja ] || $(MESON_SETUP) $(BUILD)/asan -Dtests=true -Dbuildtype=debug \
 	  -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	$(MESON) test -C $(BUILD)/asan --print-errorlogs
-	$(MAKE) install-asan-3.12 INSTALL_ARGS="-Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lundef=false -Csetup-args=-Dbuildtype=debug"
-	cd tests && $(SAN_ENV) ../$(BUILD)/venv-asan-3.12/bin/python -m pytest -q -p no:cacheprovider -x
+	for v in 3.12 3.11; do \
+	  $(MAKE) install-asan-$$v INSTALL_ARGS="-Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lundef=false -Csetup-args=-Dbuildtype=debug" && \
+	  (cd tests && $(SAN_ENV) ../$(BUILD)/venv-asan-$$v/bin/python -m pytest -q -p no:cacheprovider -x) || exit 1; \
+	done
 
 # Editable installs for development: imports rebuild the C code.
 dev: $(foreach v,3.11 3.12,dev-$(v))

@@ -239,6 +239,8 @@ print(graph.calls(countdown), round(after - before))
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
 @pytest.mark.skipif(sys.version_info >= (3, 12),
                     reason="sys.monitoring: no frame hook, no C stack segments to give back")
+@pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="under AddressSanitizer the resident size measures its quarantine")
 def test_deep_recursion_gives_its_c_stack_back() -> None:
     # 150,000 frames deep: about 85 MB of C stack where every call runs on
     # it (3.9-3.11); the segments beyond the first go when it returns.  What
