@@ -217,7 +217,7 @@ def _render(label: str, root: Any, child_of: Dict[int, int], nodes: Dict[int, An
     while True:
         nxt_id = child_of.get(id(cur))
         nxt = nodes[nxt_id] if nxt_id is not None else None
-        if isinstance(cur, dict) and nxt is not None and parts and \
+        if isinstance(cur, dict) and nxt is not None and \
                 getattr(nodes.get(_holder_id(cur, child_of) or 0), "__dict__", None) is cur:
             # an instance dict: "Owner.attr" instead of "Owner → dict"
             key = _key_of(cur, nxt)

@@ -221,8 +221,9 @@ def _held_outside_runner(targets: List[Any], deadline: float,
 def fixture_held(found: List[Dict[str, Any]], tallies: "List[Optional[_native.Census]]",
                   baseline: int) -> Set[str]:
     """The verdicts of ``found`` (census_growth's) whose growth the region
-    explains: on every measured run (tallies[baseline + 1:], one per census)
-    it grew by at least as much.  A type by its count; allocated blocks by
+    explains: on every measured run (each pair of consecutive tallies from
+    tallies[baseline], the one taken with the last warm-up census) it grew
+    by at least as much.  A type by its count; allocated blocks by
     the region's objects (an object is one to three blocks: 4x leaves room);
     traced memory by the region's bytes (twice, plus the traced floor)."""
     series = [t for t in tallies[baseline:] if t is not None]

@@ -152,7 +152,7 @@ def _sample(made: List[Any], region: Set[int], growth: int) -> Any:
 def _pending_tasks(before: "Optional[weakref.WeakSet[Any]]") -> List[Any]:
     found = []
     for obj in gc.get_objects():
-        if isinstance(obj, asyncio.Future) and isinstance(obj, asyncio.Task) and not obj.done():
+        if isinstance(obj, asyncio.Task) and not obj.done():
             if before is None or obj not in before:
                 found.append(obj)
     return found
@@ -555,7 +555,7 @@ class LeakChecker(CarriesReportAttribute):
             return report
         result = item.stash[_RESULT]
         del item.stash[_RESULT]
-        result = dict(result, outcome=report.outcome)
+        result = dict(result)  # the report's own; its outcome is set below
         lines = result["problems"]
         if result["verdict"] in ("leaked", "failed"):
             text = "\n".join(lines)
