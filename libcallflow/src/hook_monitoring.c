@@ -269,6 +269,16 @@ static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeO
                                                           int64_t now) {
     cf_coderec *rec = NULL;
     int exit = unwind ? cf_exit_kind_of(unwind) : CF_EXIT_RETURN;
+    /* A slot whose top is another frame needs the code's record, which the
+     * namer may have to make first: Python code, during which other threads
+     * may stop sessions.  So it is made before any session is touched. */
+    CF_FOR_EACH_SLOT(todo, slot) {
+        const cf_tstack *t = th->stacks[slot];
+        if (t->depth > 1 && t->frames[t->depth - 1].code == (void *)code) continue;
+        if (!(rec = cf_coderec_get(code, th))) Py_RETURN_NONE;
+        todo &= cf_live_mask();
+        break;
+    }
     CF_FOR_EACH_SLOT(todo, slot) {
         cf_tstack *t = th->stacks[slot];
         cf_session *s = cf_slots[slot].session;
@@ -277,7 +287,8 @@ static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeO
             wanted_here = 1;
             continue;
         }
-        if (!rec && !(rec = cf_coderec_get(code, th))) Py_RETURN_NONE;
+        if (!rec) continue;
+        if (rec->gen != cf_scope_gen) cf_coderec_refresh(rec); /* C only */
         if (!(((rec->in_mask | rec->out_mask) >> slot) & 1)) continue; /* SKIP here */
         wanted_here = 1;
         cf_rec_end(s, t, code, exit, now);

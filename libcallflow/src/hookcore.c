@@ -367,18 +367,29 @@ int cf_hooks_start(cf_session *s, const char *backend_name) {
     }
     for (uint32_t i = 0; i < CF_MAX_SESSIONS; i++)
         if ((cf_slots_mask & (1u << i)) && cf_slots[i].session == s) return adopt_thread(s);
+    if (ensure_extra_index() < 0) return -1;
+    cf_taskprobe_install();
+    if (!g_backend) {
+        /* Installing may run Python code (the profile backend sets
+         * threading's hook), and so let another thread start a session:
+         * the slot is chosen only after. */
+        if (backend->install() < 0) return -1;
+        if (g_backend && g_backend != backend) { /* installed meanwhile */
+            if (backend->uninstall() < 0) PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "callflow: backend %s requested while %s is running",
+                         backend->name, g_backend->name);
+            return -1;
+        }
+        g_backend = backend;
+        for (uint32_t i = 0; i < CF_MAX_SESSIONS; i++)
+            if ((cf_slots_mask & (1u << i)) && cf_slots[i].session == s) return adopt_thread(s);
+    }
     uint32_t slot = 0;
     while (slot < CF_MAX_SESSIONS && (cf_slots_mask & (1u << slot))) slot++;
     if (slot == CF_MAX_SESSIONS) {
         PyErr_Format(PyExc_RuntimeError,
                      "callflow: at most %d scopes can record at once", CF_MAX_SESSIONS);
         return -1;
-    }
-    if (ensure_extra_index() < 0) return -1;
-    cf_taskprobe_install();
-    if (!g_backend) {
-        if (backend->install() < 0) return -1;
-        g_backend = backend;
     }
     cf_slots[slot].session = s;
     cf_slots[slot].opener = current_thread_id();
@@ -398,6 +409,9 @@ int cf_hooks_stop(cf_session *s) {
     for (uint32_t slot = 0; slot < CF_MAX_SESSIONS; slot++) {
         if (!(cf_slots_mask & (1u << slot)) || cf_slots[slot].session != s) continue;
         cf_verdicts_settle_session(s);
+        /* That ran Python code: s may have been stopped meanwhile (and its
+         * slot taken by another session). */
+        if (!(cf_slots_mask & (1u << slot)) || cf_slots[slot].session != s) return 0;
         cf_slots_mask &= ~(1u << slot);
         cf_builtins_mask &= ~(1u << slot);
         cf_slots[slot].session = NULL;

@@ -142,13 +142,14 @@ static void settle(cf_thread *th, uint64_t thread, const cf_session *s, int fina
         list = grown;
         for (uint32_t i = 0; i < nadded; i++) list[kept + i] = added[i];
         kept += nadded;
-    } else {
-        for (uint32_t i = 0; i < nadded; i++) Py_DECREF(added[i].task); /* they stay failed */
     }
-    free(added);
     g_verdicts = list;
     g_alloc = alloc;
     cf_verdicts_waiting = kept;
+    /* No memory to keep those awaited meanwhile: they stay failed.  Let go
+     * once detached (letting go may run Python code that settles). */
+    for (uint32_t i = 0; !grown && i < nadded; i++) Py_DECREF(added[i].task);
+    free(added);
 }
 
 void cf_verdicts_settle(cf_thread *th) {
@@ -174,4 +175,7 @@ void cf_verdicts_settle_session(cf_session *s) {
      * s ends while another settle is asking: none may outlive it. */
     forget(g_taken, g_ntaken, s);
     forget(g_verdicts, cf_verdicts_waiting, s);
+    /* And their tasks are let go now, not at some later event (the hook
+     * may be gone by then). */
+    if (!g_taken && cf_verdicts_waiting) settle(cf_thread_current(), 0, s, 1);
 }

@@ -132,7 +132,6 @@ static task_mark *current_mark(void) {
 
 static int asyncio_probe(cf_taskinfo *out) {
     uint32_t gen = cf_scope_gen;
-    if (!asyncio_ready()) return gen == cf_scope_gen ? 0 : -1;
     cf_thread *th = cf_thread_current();
     if (!th) return 0;
     /* Python runs here: keep this thread's events out and any exception
@@ -140,7 +139,7 @@ static int asyncio_probe(cf_taskinfo *out) {
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
     int was_busy = cf_thread_set_busy(th, 1);
-    task_mark *mark = current_mark();
+    task_mark *mark = asyncio_ready() ? current_mark() : NULL;
     int found = 0;
     if (mark) {
         out->serial = mark->serial;
@@ -164,7 +163,6 @@ void cf_taskprobe_install(void) { cf_task_probe = asyncio_probe; }
 static void *coro_key(PyObject *coro);
 
 PyObject *cf_running_task_of(cf_thread *th, const void *key) {
-    if (!asyncio_ready()) return NULL;
     static PyObject *get_coro;
     if (!get_coro && !(get_coro = PyUnicode_InternFromString("get_coro"))) {
         PyErr_Clear();
@@ -173,7 +171,7 @@ PyObject *cf_running_task_of(cf_thread *th, const void *key) {
     PyObject *et, *ev, *tb;
     PyErr_Fetch(&et, &ev, &tb);
     int was_busy = cf_thread_set_busy(th, 1);
-    PyObject *task = running_task();
+    PyObject *task = asyncio_ready() ? running_task() : NULL;
     PyObject *coro = task ? PyObject_CallMethodNoArgs(task, get_coro) : NULL;
     if (task && (!coro || coro_key(coro) != key)) Py_CLEAR(task);
     Py_XDECREF(coro);
