@@ -365,14 +365,12 @@ int cf_hooks_start(cf_session *s, const char *backend_name) {
                      backend->name, g_backend->name);
         return -1;
     }
-    for (uint32_t i = 0; i < CF_MAX_SESSIONS; i++)
-        if ((cf_slots_mask & (1u << i)) && cf_slots[i].session == s) return adopt_thread(s);
     if (ensure_extra_index() < 0) return -1;
     cf_taskprobe_install();
     if (!g_backend) {
         /* Installing may run Python code (the profile backend sets
-         * threading's hook), and so let another thread start a session:
-         * the slot is chosen only after. */
+         * threading's hook), and so let another thread start a session,
+         * this one too: what runs is looked at only after. */
         if (backend->install() < 0) return -1;
         if (g_backend && g_backend != backend) { /* installed meanwhile */
             if (backend->uninstall() < 0) PyErr_Clear();
@@ -381,9 +379,9 @@ int cf_hooks_start(cf_session *s, const char *backend_name) {
             return -1;
         }
         g_backend = backend;
-        for (uint32_t i = 0; i < CF_MAX_SESSIONS; i++)
-            if ((cf_slots_mask & (1u << i)) && cf_slots[i].session == s) return adopt_thread(s);
     }
+    for (uint32_t i = 0; i < CF_MAX_SESSIONS; i++)
+        if ((cf_slots_mask & (1u << i)) && cf_slots[i].session == s) return adopt_thread(s);
     uint32_t slot = 0;
     while (slot < CF_MAX_SESSIONS && (cf_slots_mask & (1u << slot))) slot++;
     if (slot == CF_MAX_SESSIONS) {

@@ -83,6 +83,33 @@ static inline cf_thread *cf_thread_current(void) {
     return cf_thread_sync();
 }
 
+/* Python code run from a hook (asking asyncio, asking a task): this
+ * thread's events are kept out meanwhile and the exception the program has
+ * in flight is set aside; after, any error of the call is dropped, the
+ * program's put back, and the thread's view of the sessions brought up to
+ * date (other threads may have started or stopped some meanwhile).  th may
+ * be NULL (no thread state: only the exception is set aside). */
+typedef struct cf_pycall {
+    cf_thread *th;
+    int was_busy;
+    PyObject *et, *ev, *tb;
+} cf_pycall;
+
+static inline void cf_pycall_begin(cf_pycall *c, cf_thread *th) {
+    c->th = th;
+    PyErr_Fetch(&c->et, &c->ev, &c->tb);
+    c->was_busy = th ? cf_thread_set_busy(th, 1) : 1;
+}
+
+static inline void cf_pycall_end(cf_pycall *c) {
+    PyErr_Clear();
+    if (c->th) {
+        cf_thread_set_busy(c->th, c->was_busy);
+        if (!c->was_busy) cf_thread_sync();
+    }
+    PyErr_Restore(c->et, c->ev, c->tb);
+}
+
 /* The running sessions still recording the calling thread, after Python
  * code ran (another thread may have started or stopped some meanwhile). */
 static inline uint32_t cf_live_mask(void) {

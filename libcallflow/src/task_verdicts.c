@@ -75,14 +75,12 @@ void cf_verdict_await(cf_thread *th, const void *code, void *key, uint32_t want)
  * yet.  th: the calling thread's state (its events are kept out), or NULL. */
 static int ask(cf_thread *th, PyObject *task) {
     static PyObject *done_name, *cancelled_name;
+    cf_pycall call;
+    cf_pycall_begin(&call, th);
     if (!done_name) done_name = PyUnicode_InternFromString("done");
     if (!cancelled_name) cancelled_name = PyUnicode_InternFromString("cancelled");
-    if (!done_name || !cancelled_name) return 0;
-    PyObject *et, *ev, *tb;
-    PyErr_Fetch(&et, &ev, &tb);
-    int was_busy = th ? cf_thread_set_busy(th, 1) : 1;
     int answer = 0;
-    PyObject *done = PyObject_CallMethodNoArgs(task, done_name);
+    PyObject *done = done_name && cancelled_name ? PyObject_CallMethodNoArgs(task, done_name) : NULL;
     int is_done = done ? PyObject_IsTrue(done) : 0;
     if (is_done == 1) {
         PyObject *cancelled = PyObject_CallMethodNoArgs(task, cancelled_name);
@@ -92,12 +90,7 @@ static int ask(cf_thread *th, PyObject *task) {
         answer = -1;
     }
     Py_XDECREF(done);
-    PyErr_Clear();
-    if (th) {
-        cf_thread_set_busy(th, was_busy);
-        if (!was_busy) cf_thread_sync();
-    }
-    PyErr_Restore(et, ev, tb);
+    cf_pycall_end(&call);
     return answer;
 }
 

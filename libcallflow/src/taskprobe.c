@@ -134,11 +134,8 @@ static int asyncio_probe(cf_taskinfo *out) {
     uint32_t gen = cf_scope_gen;
     cf_thread *th = cf_thread_current();
     if (!th) return 0;
-    /* Python runs here: keep this thread's events out and any exception
-     * the program has in flight as it is. */
-    PyObject *et, *ev, *tb;
-    PyErr_Fetch(&et, &ev, &tb);
-    int was_busy = cf_thread_set_busy(th, 1);
+    cf_pycall call;
+    cf_pycall_begin(&call, th);
     task_mark *mark = asyncio_ready() ? current_mark() : NULL;
     int found = 0;
     if (mark) {
@@ -149,43 +146,13 @@ static int asyncio_probe(cf_taskinfo *out) {
         Py_DECREF(mark);
         found = 1;
     }
-    PyErr_Clear();
-    cf_thread_set_busy(th, was_busy);
-    if (!was_busy) cf_thread_sync();
-    PyErr_Restore(et, ev, tb);
+    cf_pycall_end(&call);
     /* The Python code run may have let another thread start or stop
      * sessions: the caller's session and stack may be gone. */
     return gen == cf_scope_gen ? found : -1;
 }
 
 void cf_taskprobe_install(void) { cf_task_probe = asyncio_probe; }
-
-static void *coro_key(PyObject *coro);
-
-PyObject *cf_running_task_of(cf_thread *th, const void *key) {
-    static PyObject *get_coro;
-    if (!get_coro && !(get_coro = PyUnicode_InternFromString("get_coro"))) {
-        PyErr_Clear();
-        return NULL;
-    }
-    PyObject *et, *ev, *tb;
-    PyErr_Fetch(&et, &ev, &tb);
-    int was_busy = cf_thread_set_busy(th, 1);
-    PyObject *task = asyncio_ready() ? running_task() : NULL;
-    PyObject *coro = task ? PyObject_CallMethodNoArgs(task, get_coro) : NULL;
-    if (task && (!coro || coro_key(coro) != key)) Py_CLEAR(task);
-    Py_XDECREF(coro);
-    PyErr_Clear();
-    cf_thread_set_busy(th, was_busy);
-    if (!was_busy) cf_thread_sync();
-    PyErr_Restore(et, ev, tb);
-    return task;
-}
-
-int cf_exit_kind_of(PyObject *exc) {
-    if (exc && g_cancelled && PyErr_GivenExceptionMatches(exc, g_cancelled)) return CF_EXIT_CANCEL;
-    return CF_EXIT_ERROR;
-}
 
 /* The key the hooks will give the frame of `coro` when it starts (see
  * frame_key in hook_monitoring.c and the frame-eval hook), or NULL. */
@@ -196,6 +163,24 @@ static void *coro_key(PyObject *coro) {
 #else
     return (void *)((PyCoroObject *)coro)->cr_frame;
 #endif
+}
+
+PyObject *cf_running_task_of(cf_thread *th, const void *key) {
+    static PyObject *get_coro;
+    cf_pycall call;
+    cf_pycall_begin(&call, th);
+    if (!get_coro) get_coro = PyUnicode_InternFromString("get_coro");
+    PyObject *task = get_coro && asyncio_ready() ? running_task() : NULL;
+    PyObject *coro = task ? PyObject_CallMethodNoArgs(task, get_coro) : NULL;
+    if (task && (!coro || coro_key(coro) != key)) Py_CLEAR(task);
+    Py_XDECREF(coro);
+    cf_pycall_end(&call);
+    return task;
+}
+
+int cf_exit_kind_of(PyObject *exc) {
+    if (exc && g_cancelled && PyErr_GivenExceptionMatches(exc, g_cancelled)) return CF_EXIT_CANCEL;
+    return CF_EXIT_ERROR;
 }
 
 void cf_spawn_event(cf_thread *th, uint32_t want, PyObject *coro) {
