@@ -56,7 +56,10 @@ def is_runner_file(filename: str) -> bool:
         known = _runner_files[filename] = \
             os.path.normcase(os.path.abspath(filename)).startswith(_RUNNER_DIRS)
     return known
-# The leak checker's own modules: their frames and allocations are not the test's.
+
+
+# The leak checker's own modules: the referrer walk steps over their frames
+# (is_runner_file covers them with the rest of this plugin).
 _CHECKER_MODULES = ("leaks", "leak_marker", "leak_settle", "leak_chain", "leak_fixtures")
 CHECKER_FILES = frozenset(
     os.path.normcase(os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{m}.py"))
@@ -175,7 +178,7 @@ def referrer_chain(target: Any, budget_s: float = CHAIN_BUDGET_S,
                             label = f"{type_name(r)}.{key} (class attribute)"
                             r = child  # the class dict is part of the root
                 if label is not None:
-                    if weak is not None and _runner_label(label):
+                    if weak is not None and _runner_root(r, label):
                         stop = True  # the fixture says more than pytest's insides
                         break
                     return _render(label, r, child_of, nodes)
@@ -202,13 +205,12 @@ def referrer_chain(target: Any, budget_s: float = CHAIN_BUDGET_S,
         weak = None
 
 
-def _runner_label(label: str) -> bool:
-    """A root inside the test runner (a global or closure of pytest's)."""
-    if label.split(".")[0] in RUNNER_PACKAGES:
-        return True
-    # A frame's label: "function at path:line (frame...)".
-    path = label.split(" at ", 1)[1].rsplit(":", 1)[0] if " at " in label else None
-    return path is not None and is_runner_file(path)
+def _runner_root(root: Any, label: str) -> bool:
+    """A root inside the test runner: a frame running its code, a global or
+    closure of its modules (the label starts with the module's name)."""
+    if isinstance(root, types.FrameType):
+        return is_runner_file(root.f_code.co_filename)
+    return label.split(".")[0] in RUNNER_PACKAGES
 
 
 def _render(label: str, root: Any, child_of: Dict[int, int], nodes: Dict[int, Any]) -> str:

@@ -15,7 +15,6 @@ not in the region."""
 
 import gc
 import json
-import os
 import sys
 import time
 import tracemalloc
@@ -25,7 +24,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 import pytest
 
 from . import _native
-from .leak_chain import CHECKER_FILES, RUNNER_PACKAGES, is_runner_file, modules_by_dict, referrers
+from .leak_chain import RUNNER_PACKAGES, is_runner_file, modules_by_dict, referrers
 from .leak_marker import type_name
 
 # Traced bytes wobble by up to a few hundred bytes a run (thread bookkeeping,
@@ -196,8 +195,7 @@ def _held_outside_runner(targets: List[Any], deadline: float,
                 if rid in wider:
                     return True
                 if isinstance(r, types.FrameType):
-                    code_file = os.path.normcase(os.path.abspath(r.f_code.co_filename))
-                    if code_file in CHECKER_FILES or is_runner_file(r.f_code.co_filename):
+                    if is_runner_file(r.f_code.co_filename):  # the checker's own too
                         continue
                     if rid in running:
                         return True

@@ -42,7 +42,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, 
 import pytest
 
 from . import _native
-from .leak_chain import CHAIN_BUDGET_S, CHECKER_FILES, is_runner_file, referrer_chain
+from .leak_chain import CHAIN_BUDGET_S, is_runner_file, referrer_chain
 from .leak_fixtures import (MIN_TRACED, fixture_held, fixture_values, region_objects,
                             region_shared, region_tally)
 from .leak_marker import MARKER_HELP, LeakMarkerError, LeakPolicy, marker_policy, type_name
@@ -106,10 +106,8 @@ def _site_frame(tb: Optional[tracemalloc.Traceback]) -> Optional[tracemalloc.Fra
     if tb is None:
         return None
     for frame in reversed(list(tb)):
-        if os.path.normcase(os.path.abspath(frame.filename)) in CHECKER_FILES or \
-                is_runner_file(frame.filename):
-            continue
-        return frame
+        if not is_runner_file(frame.filename):  # this plugin's files are the runner's
+            return frame
     return None
 
 
@@ -413,9 +411,8 @@ class LeakRun:
         stats = tracemalloc.take_snapshot().statistics("lineno")
         for stat in stats[:20]:
             frame = stat.traceback[0]
-            path = os.path.normcase(os.path.abspath(frame.filename))
-            if path in CHECKER_FILES or path == _TRACEMALLOC \
-                    or frame.filename.startswith("<frozen") or is_runner_file(frame.filename):
+            if frame.filename.startswith("<frozen") or is_runner_file(frame.filename) \
+                    or os.path.normcase(os.path.abspath(frame.filename)) == _TRACEMALLOC:
                 continue
             line = linecache.getline(frame.filename, frame.lineno).strip()
             return (f"{frame.filename}:{frame.lineno}" + (f": {line}" if line else "") +
