@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from typing import Iterator
 
 import pytest
 
@@ -112,3 +113,47 @@ def test_code_objects_made_where_dead_ones_were_keep_their_own_names(generators:
         assert gens.fresh_code_objects(40, generators) == 40
     counts = {f.name: f.calls for f in g.functions() if ":g" in f.name and "<locals>" not in f.name}
     assert counts == {f"{gens.__name__}:g{i}": 1 for i in range(40)}, counts
+
+
+def _drain(it: Iterator[int]) -> int:
+    return sum(1 for _ in it)
+
+
+def test_generators_suspended_across_scopes_opening_and_closing_are_one_call_in_each() -> None:
+    # Suspensions are filed in the generator's note by one session of the
+    # thread (the first slot) and in their maps by the others; which one
+    # writes changes as scopes start and stop while generators are
+    # suspended.  Scopes opened and closed out of order: a, b; a closes
+    # (b alone); c opens (in a's free slot, now the first).  `pre` puts
+    # a's entries at other indexes than b's.
+    a = trace_scope()
+    ga = a.__enter__()
+    pre = gens.numbers(100)
+    assert next(pre) == 0
+    b = trace_scope()
+    gb = b.__enter__()
+    first = gens.numbers(100)
+    assert next(first) == 0  # suspended in a (note) and b (map)
+    assert next(first) == 1  # both find it
+    a.__exit__(None, None, None)
+    assert next(first) == 2  # b alone: found in its map, now filed in the note
+    second = gens.numbers(100)
+    assert next(second) == 0  # b alone: the note
+    c = trace_scope()
+    gc_ = c.__enter__()
+    assert next(second) == 1  # b finds it by the note; c sees a call; c writes
+    assert next(first) == 3
+    c.__exit__(None, None, None)
+    assert next(second) == 2  # b: c's note is not b's entry, b's map has it
+    time.sleep(0.02)  # both suspended
+    assert _drain(first) == 96
+    assert _drain(second) == 97
+    b.__exit__(None, None, None)
+    assert _drain(pre) == 99
+    numbers = qn(gens.numbers)
+    assert ga.calls(numbers) == 2
+    assert gb.calls(numbers) == 2, "each generator one call however scopes changed"
+    assert gc_.calls(numbers) == 2
+    f = gb.function(numbers)
+    assert f.suspended_time >= 2 * 0.02 * 0.9
+    assert 0 < f.total_time < f.suspended_time

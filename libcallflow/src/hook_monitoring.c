@@ -242,7 +242,8 @@ static PyObject *cb_resume(PyObject *self, PyObject *const *args, size_t nf, PyO
         cf_tstack *t = th->solo;
         void *key = frame_key(th);
         cf_susp sp;
-        if (s->susp_live && t->depth < t->cap && cf_rec_take_suspended(s, key, args[0], &sp)) {
+        if (s->susp_live && t->depth < t->cap &&
+            cf_rec_take_suspended(s, key, args[0], &sp, cf_key_note(key))) {
             cf_rec_resume_found(s, t, args[0], key, &sp, now);
             RETURN_NONE_FAST;
         }

@@ -65,6 +65,11 @@ cf_thread *cf_thread_sync(void) {
         }
     }
     if (th->busy) th->mask = 0;
+    /* One session per thread writes the generators' notes (recorder.h): the
+     * first; the others file their suspensions in their maps. */
+    for (uint32_t slot = 0; slot < CF_MAX_SESSIONS; slot++)
+        if (th->stacks[slot])
+            th->stacks[slot]->note_writer = th->mask && slot == (uint32_t)__builtin_ctz(th->mask);
     th->solo = NULL;
     if (th->mask && !(th->mask & (th->mask - 1))) {
         th->solo_slot = (uint32_t)__builtin_ctz(th->mask);

@@ -10,6 +10,7 @@
 
 #include "callflow/hooks.h"
 #include "clock.h"
+#include "gennote.h" /* before recorder.h: it defines CF_KEY_NOTE */
 #include "recorder.h"
 
 /* The library's insides: hidden, so calls between its files are direct

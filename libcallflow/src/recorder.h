@@ -94,7 +94,18 @@ typedef struct cf_susp {
     uint32_t node, func, ovf;
     uint32_t task; /* as cf_frame.task */
     uint8_t kind, outer_func, outer_edge;
+    uint8_t in_map; /* found through susp_index (else only through its note) */
 } cf_susp;
+
+/* Where a suspension is filed: each generator can carry a 32-bit note
+ * (hookcore.h puts it in the generator object), the index of its entry + 1,
+ * so that the common suspend and resume find their entry without a hash
+ * lookup.  Only one session per thread writes notes (cf_tstack.note_writer);
+ * the others, and generators without a note, go through susp_index.  Code
+ * that knows no notes (the library's own tests) gets none. */
+#ifndef CF_KEY_NOTE
+#define CF_KEY_NOTE(key) ((uint32_t *)NULL)
+#endif
 
 /* The task step running on a thread stack, as the hooks follow it. */
 typedef struct cf_step {
@@ -129,6 +140,9 @@ struct cf_tstack {
     size_t outer_alloc;
     int outer_lost;       /* a step could not be saved (no memory) */
     int64_t nested_ticks; /* total time of nested steps ended on this stack */
+    int note_writer;      /* this session files its suspensions of this
+                             thread's generators in their notes (set by the
+                             hooks for one session per thread) */
 };
 
 struct cf_session {
@@ -168,9 +182,11 @@ int cf_rec_grow_stack(cf_tstack *t);
 void cf_rec_enter_overflow(cf_session *s, cf_tstack *t, cf_frame *f);
 uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
                        int64_t now);
-void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now);
-int cf_rec_take_suspended(cf_session *s, void *key, const void *code,
-                          cf_susp *out);
+/* note: the suspended generator's note (CF_KEY_NOTE), or NULL; writer:
+ * this session may write it. */
+void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now, uint32_t *note, int writer);
+int cf_rec_take_suspended(cf_session *s, void *key, const void *code, cf_susp *out,
+                          const uint32_t *note);
 
 static inline uint64_t cf_child_key(uint32_t parent, uint32_t func) {
     return ((uint64_t)parent + 1) << 32 | ((uint64_t)func + 1);
@@ -384,7 +400,8 @@ static inline void cf_rec_end(cf_session *s, cf_tstack *t, const void *code, int
     cf_rec_close(s, t, d - 1, now);
     cf_frame *f = &t->frames[d - 1];
     cf_rec_note_if_own(s, t, d - 1, exit, now);
-    if (exit == CF_EXIT_YIELD && f->key) cf_rec_suspend(s, f, now);
+    if (exit == CF_EXIT_YIELD && f->key)
+        cf_rec_suspend(s, f, now, CF_KEY_NOTE(f->key), t->note_writer);
     if (CF_UNLIKELY(f->task)) cf_task_left(s, t, f, exit, now);
     t->depth = d - 1;
 }
@@ -406,7 +423,7 @@ static inline void cf_rec_resume(cf_session *s, cf_tstack *t, uint32_t func,
                                  int cls, const void *code, void *key,
                                  int64_t now) {
     cf_susp sp;
-    if (s->susp_live == 0 || !cf_rec_take_suspended(s, key, code, &sp)) {
+    if (s->susp_live == 0 || !cf_rec_take_suspended(s, key, code, &sp, CF_KEY_NOTE(key))) {
         cf_rec_call(s, t, func, cls, code, key, now);
         return;
     }

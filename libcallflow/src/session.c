@@ -370,34 +370,66 @@ uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
     return t->depth;
 }
 
-void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now) {
-    uint32_t idx = cf_map_get(&s->susp_index, (uint64_t)(uintptr_t)f->key);
-    if (idx == CF_MAP_MISSING) {
-        int reused = s->susp_free != CF_NO_NODE;
-        if (reused) {
-            idx = s->susp_free;
-        } else {
-            if (s->nsusp == s->susp_alloc) {
-                uint32_t n = s->susp_alloc ? s->susp_alloc * 2 : 64;
-                cf_susp *grown = realloc(s->susp, (size_t)n * sizeof(cf_susp));
-                if (!grown) {
-                    s->lost_events++;
-                    return;
-                }
-                s->susp = grown;
-                s->susp_alloc = n;
-            }
-            idx = s->nsusp;
-        }
-        if (cf_map_put(&s->susp_index, (uint64_t)(uintptr_t)f->key, idx) < 0) {
+/* The entry a generator's note names, if it holds key's suspension in this
+ * session (a note is only a hint: another session's index, a stale one or
+ * padding never written all fail the check), else CF_NO_NODE. */
+static inline uint32_t noted_entry(const cf_session *s, const uint32_t *note, const void *key) {
+    if (!note) return CF_NO_NODE;
+    uint32_t idx = *note - 1;
+    return idx < s->nsusp && s->susp[idx].key == key ? idx : CF_NO_NODE;
+}
+
+/* A fresh entry: the last one freed, else a new one.  CF_NO_NODE on OOM. */
+static uint32_t new_entry(cf_session *s) {
+    if (s->susp_free != CF_NO_NODE) {
+        uint32_t idx = s->susp_free;
+        s->susp_free = s->susp[idx].node;
+        return idx;
+    }
+    if (s->nsusp == s->susp_alloc) {
+        uint32_t n = s->susp_alloc ? s->susp_alloc * 2 : 64;
+        cf_susp *grown = realloc(s->susp, (size_t)n * sizeof(cf_susp));
+        if (!grown) return CF_NO_NODE;
+        s->susp = grown;
+        s->susp_alloc = n;
+    }
+    return s->nsusp++;
+}
+
+void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now, uint32_t *note, int writer) {
+    uint64_t mkey = (uint64_t)(uintptr_t)f->key;
+    /* The frame's earlier entry, if any (it suspended again unseen, or a
+     * dead generator's memory was reused for it): overwritten. */
+    uint32_t idx = noted_entry(s, note, f->key);
+    int in_map = 1;
+    if (idx != CF_NO_NODE) {
+        in_map = s->susp[idx].in_map;
+    } else if (s->susp_index.count) {
+        uint32_t found = cf_map_get(&s->susp_index, mkey);
+        if (found != CF_MAP_MISSING) idx = found;
+    }
+    if (idx == CF_NO_NODE) {
+        idx = new_entry(s);
+        if (idx == CF_NO_NODE) {
             s->lost_events++;
             return;
         }
-        if (reused)
-            s->susp_free = s->susp[idx].node;
-        else
-            s->nsusp++;
         s->susp_live++;
+        in_map = 0;
+    }
+    if (note && writer) {
+        *note = idx + 1;
+    } else if (!in_map) {
+        /* Another session may write the note: only the map finds it then. */
+        if (cf_map_put(&s->susp_index, mkey, idx) < 0) {
+            s->susp[idx].key = NULL; /* keep the entry out of every lookup */
+            s->susp[idx].node = s->susp_free;
+            s->susp_free = idx;
+            s->susp_live--;
+            s->lost_events++;
+            return;
+        }
+        in_map = 1;
     }
     cf_susp *sp = &s->susp[idx];
     sp->key = f->key;
@@ -410,12 +442,19 @@ void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now) {
     sp->task = f->task;
     sp->outer_func = f->outer_func;
     sp->outer_edge = f->outer_edge;
+    sp->in_map = (uint8_t)in_map;
 }
 
-int cf_rec_take_suspended(cf_session *s, void *key, const void *code,
-                          cf_susp *out) {
-    uint32_t idx = cf_map_remove(&s->susp_index, (uint64_t)(uintptr_t)key);
-    if (idx == CF_MAP_MISSING) return 0;
+int cf_rec_take_suspended(cf_session *s, void *key, const void *code, cf_susp *out,
+                          const uint32_t *note) {
+    uint32_t idx = noted_entry(s, note, key);
+    if (idx != CF_NO_NODE) {
+        if (s->susp[idx].in_map) cf_map_remove(&s->susp_index, (uint64_t)(uintptr_t)key);
+    } else {
+        if (!s->susp_index.count) return 0;
+        idx = cf_map_remove(&s->susp_index, (uint64_t)(uintptr_t)key);
+        if (idx == CF_MAP_MISSING) return 0;
+    }
     cf_susp found = s->susp[idx];
     /* The slot goes on the free chain (no entry moves). */
     s->susp[idx].key = NULL;
