@@ -1225,6 +1225,36 @@ static PyObject *mod_floor_callback(PyObject *mod, PyObject *arg) {
     return cf_hooks_floor_callback(read_clock);
 }
 
+/* Is obj's address among sorted_ids (a buffer of sorted uint64, as
+ * array.array("Q"))?  The leak checker asks this of every object of a
+ * leaking type while tracemalloc traces: it allocates nothing (id() and a
+ * Python bisect make an int per step, each traced with its traceback). */
+static PyObject *mod_ids_hold(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *ids, *obj;
+    if (!PyArg_ParseTuple(args, "OO:ids_hold", &ids, &obj)) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(ids, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    if (view.itemsize != sizeof(uint64_t) || !view.format || strcmp(view.format, "Q") != 0) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_TypeError, "ids_hold() expects a buffer of uint64 ('Q')");
+        return NULL;
+    }
+    const uint64_t *a = view.buf;
+    size_t lo = 0, hi = (size_t)view.len / sizeof(uint64_t);
+    uint64_t key = (uint64_t)(uintptr_t)obj;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int found = lo < (size_t)view.len / sizeof(uint64_t) && a[lo] == key;
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(found);
+}
+
 static PyObject *g_held; /* the Session passed to hold_backend, kept alive */
 
 static PyObject *mod_hold_backend(PyObject *mod, PyObject *arg) {
@@ -1263,6 +1293,9 @@ static PyMethodDef module_methods[] = {
     {"floor_callback", mod_floor_callback, METH_O,
      "A sys.monitoring callback like the tracer's that does nothing (False) or only reads "
      "its clock (True): bench/floor.py's floor (3.12+)."},
+    {"ids_hold", mod_ids_hold, METH_VARARGS,
+     "ids_hold(sorted_ids, obj): whether obj's address is in sorted_ids (a sorted "
+     "array.array('Q')), allocating nothing."},
     {"set_paused", mod_set_paused, METH_O,
      "Pause (True) or resume (False) recording of the calling thread's events; "
      "returns the previous state."},

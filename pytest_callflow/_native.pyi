@@ -30,6 +30,11 @@ Namer = Callable[..., Tuple[str, Optional[str], int, int]]
 BuiltinNamer = Callable[[Any], str]
 
 def set_namer(namer: Namer, builtin_namer: Optional[BuiltinNamer] = None) -> None: ...
+def ids_hold(sorted_ids: Any, obj: object) -> bool:
+    """Whether obj's address (its id) is in sorted_ids, a sorted
+    array.array("Q"); allocates nothing."""
+    ...
+
 def floor_callback(read_clock: bool) -> Any:
     """A sys.monitoring callback like the tracer's that does nothing, or
     only reads the tracer's clock (bench/floor.py; Python 3.12+)."""

@@ -26,7 +26,6 @@ leak_fixtures.py."""
 
 import array
 import asyncio
-import bisect
 import gc
 import linecache
 import os
@@ -76,10 +75,6 @@ _TRACEMALLOC = os.path.normcase(os.path.abspath(tracemalloc.__file__))
 # ---------------------------------------------------------------------------
 # one checked test
 
-
-def _holds(sorted_ids: "array.array[int]", key: int) -> bool:
-    i = bisect.bisect_left(sorted_ids, key)
-    return i < len(sorted_ids) and sorted_ids[i] == key
 
 
 def _rank(name: str) -> int:
@@ -396,7 +391,7 @@ class LeakRun:
             if made is None or len(made) >= cap:
                 continue
             if tracemalloc.get_object_traceback(obj) is not None or \
-                    (old and not _holds(old, id(obj))):
+                    (old and not _native.ids_hold(old, obj)):
                 made.append(obj)
             elif not made:
                 older.setdefault(name, obj)
