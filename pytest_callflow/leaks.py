@@ -553,9 +553,13 @@ class LeakChecker(CarriesReportAttribute):
             text = "\n".join(lines)
             report.sections.append((SECTION, text))
             if report.passed and not hasattr(report, "wasxfail"):
+                # One line, as the gate's (pytest's short summary shows it);
+                # the details are in the section, once.
                 report.outcome = "failed"
                 what = "leaks found" if result["verdict"] == "leaked" else "a repeat failed"
-                report.longrepr = f"{SECTION}: {what}\n{text}"
+                first = lines[0].strip() if lines else ""
+                report.longrepr = (f"{SECTION}: {what}" + (f": {first}" if first else "") +
+                                   f"; see the {SECTION} section")
         result["outcome"] = report.outcome
         report.callflow_leaks = result  # type: ignore[attr-defined]
         return report

@@ -235,6 +235,12 @@ def test_known_leaks_are_found_and_named(pytester: pytest.Pytester) -> None:
     # the report section and the terminal summary
     assert "callflow-leaks" in out
     assert f"{len(leaks)} tests checked for leaks: {len(leaks)} leaking" in out
+    # The failure itself is one line naming the first leak (the short
+    # summary shows it); the details are in the test's section, once, and
+    # in the terminal summary.
+    assert ("callflow-leaks: leaks found: test_leaky.Handler: +1 per run over 5 runs; "
+            "see the callflow-leaks section") in out
+    assert out.count("held by test_leaky._HANDLERS (module global) → list → Handler") == 2, out
 
 
 def test_known_non_leaks_are_not_flagged(pytester: pytest.Pytester) -> None:
