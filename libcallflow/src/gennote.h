@@ -6,12 +6,14 @@
  * generator's suspension entry, found again on resumption without a hash
  * lookup: the resumed frame is hot, a hash table of a few thousand entries
  * is not (a third of a resume's cost).  What is there is only a hint: it
- * is checked against the entry's key before use, so the garbage of a fresh
- * object or another session's index is harmless.
+ * is checked against the entry's key before use, and every entry is also
+ * in its session's map, so the garbage of a fresh object, another
+ * session's index or a note overwritten by another object are harmless.
  *
- * Keys are frames (hookcore.h's users pass the running interpreter frame of
- * a generator-like code object); a frame not owned by a generator (3.11's
- * frame that only builds one) has no note. */
+ * Keys are frames: only the frame of the event at hand is passed here (a
+ * frame the recorder kept may belong to a generator freed since).  A frame
+ * not owned by a generator (3.11's frame that only builds one) has no
+ * note. */
 #ifndef CALLFLOW_GENNOTE_H
 #define CALLFLOW_GENNOTE_H
 

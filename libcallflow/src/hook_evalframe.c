@@ -95,14 +95,15 @@ static inline int frame_would_overflow(PyThreadState *ts) {
 }
 
 /* Record the end of a frame in the sessions that saw it start (`want`) and
- * still record this thread: sessions may stop or start while it runs. */
+ * still record this thread: sessions may stop or start while it runs.
+ * live: a generator's frame (its key), else NULL. */
 static inline void record_end(cf_thread *th, cf_coderec *rec, PyCodeObject *code,
-                              uint32_t want, int exit, int64_t now) {
+                              uint32_t want, int exit, int64_t now, void *live) {
     if (CF_UNLIKELY(th->gen != cf_scope_gen)) cf_thread_sync();
     if (CF_UNLIKELY(rec->gen != cf_scope_gen)) cf_coderec_refresh(rec);
     want &= th->mask & (rec->in_mask | rec->out_mask);
     CF_FOR_EACH_SLOT(want, slot)
-        cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, exit, now);
+        cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, exit, now, live);
 }
 
 /* Generators, coroutines, async generators: a start or a resumption, and
@@ -136,7 +137,7 @@ static __attribute__((noinline)) PyObject *eval_genlike(PyThreadState *ts, ef_fr
         exit = CF_EXIT_YIELD;
     else if (!res)
         exit = cf_exit_kind_of(PyErr_Occurred());
-    record_end(th, rec, code, want, exit, now);
+    record_end(th, rec, code, want, exit, now, key);
     Py_DECREF(code);
     return res;
 }
@@ -167,7 +168,7 @@ static PyObject *ef_eval(PyThreadState *ts, ef_frame *f, int throwflag) {
         cf_spawn_event(th, want, cf_evalframe_arg(f, cf_spawn_arg(rec)));
     PyObject *res = eval_next(ts, f, throwflag);
     now = cf_now();
-    record_end(th, rec, code, want, 0, now);
+    record_end(th, rec, code, want, 0, now, NULL);
     Py_DECREF(code);
     return res;
 }

@@ -120,10 +120,10 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
             cf_rec_resume(s, t, rec->func, cf_class_in_slot(rec, slot), code, key, now);
             break;
         case ACT_RETURN:
-            cf_rec_return(s, t, code, now);
+            cf_rec_end(s, t, code, CF_EXIT_RETURN, now, frame_key(th));
             break;
         case ACT_YIELD:
-            cf_rec_yield(s, t, code, now);
+            cf_rec_end(s, t, code, CF_EXIT_YIELD, now, frame_key(th));
             break;
         }
     }
@@ -290,7 +290,7 @@ static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeO
         cf_tstack *t = th->stacks[slot];
         cf_session *s = cf_slots[slot].session;
         if (t->depth > 1 && t->frames[t->depth - 1].code == (void *)code) {
-            cf_rec_end(s, t, code, exit, now);
+            cf_rec_end(s, t, code, exit, now, frame_key(th));
             wanted_here = 1;
             continue;
         }
@@ -298,7 +298,7 @@ static __attribute__((noinline)) PyObject *on_return_slow(cf_thread *th, PyCodeO
         if (rec->gen != cf_scope_gen) cf_coderec_refresh(rec); /* C only */
         if (!(((rec->in_mask | rec->out_mask) >> slot) & 1)) continue; /* SKIP here */
         wanted_here = 1;
-        cf_rec_end(s, t, code, exit, now);
+        cf_rec_end(s, t, code, exit, now, frame_key(th));
     }
     if (!wanted_here && can_disable && !th->busy) {
         if (!rec && !(rec = cf_coderec_get(code, th))) Py_RETURN_NONE;
@@ -319,6 +319,12 @@ static inline int return_fast(PyObject *const *args, size_t nf) {
     const cf_frame *top = &t->frames[t->depth - 1];
     /* The root frame's code is NULL, so an empty stack never matches. */
     if (CF_UNLIKELY(top->code != (void *)args[0] || top->task)) return 0;
+    /* A generator resumed from its suspension entry ends: the entry goes
+     * (found by its note; else on the full path, which looks it up, and
+     * which finds it gone if it comes there all the same). */
+    if (CF_UNLIKELY(top->held) &&
+        !(top->key == frame_key(th) && cf_rec_release_noted(th->solo_session, top->key)))
+        return 0;
     if (top->kind != CF_FRAME_TRANSPARENT) { /* transparent frames need no time */
         int64_t now;
         if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
@@ -343,7 +349,8 @@ static __attribute__((noinline)) PyObject *on_return(PyObject *const *args, Py_s
     CF_FOR_EACH_SLOT(mask, slot) {
         cf_tstack *t = th->stacks[slot];
         const cf_frame *top = &t->frames[t->depth - 1];
-        if (CF_UNLIKELY(top->code != (void *)code || top->task || (top->key && t->step.task_depth)))
+        if (CF_UNLIKELY(top->code != (void *)code || top->task || top->held ||
+                        (top->key && t->step.task_depth)))
             break;
         cf_rec_close(cf_slots[slot].session, t, t->depth - 1, now);
         t->depth--;
@@ -399,7 +406,7 @@ static PyObject *cb_yield(PyObject *self, PyObject *const *args, size_t nf, PyOb
         const cf_frame *top = &t->frames[t->depth - 1];
         if (CF_LIKELY(t->depth > 1 && top->code == (void *)args[0])) {
             int64_t now = top->kind == CF_FRAME_TRANSPARENT ? 0 : cf_now();
-            cf_rec_end(th->solo_session, t, args[0], CF_EXIT_YIELD, now);
+            cf_rec_end(th->solo_session, t, args[0], CF_EXIT_YIELD, now, frame_key(th));
             RETURN_NONE_FAST;
         }
     }

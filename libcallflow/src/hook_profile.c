@@ -67,8 +67,9 @@ static inline void record(PyFrameObject *frame, int what, PyObject *arg) {
             cf_verdict_await(th, code, gen_key(frame), want);
             want &= cf_live_mask(); /* Python code ran */
         }
+        void *live = genlike ? gen_key(frame) : NULL;
         CF_FOR_EACH_SLOT(want, slot)
-            cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, exit, now);
+            cf_rec_end(cf_slots[slot].session, th->stacks[slot], code, exit, now, live);
     }
 }
 

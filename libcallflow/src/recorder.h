@@ -75,7 +75,8 @@ typedef struct cf_frame {
     uint8_t kind;
     uint8_t outer_func; /* overflow frames: counts toward function total */
     uint8_t outer_edge; /* overflow frames: counts toward edge total */
-    uint8_t pad1_;
+    uint8_t held;       /* resumed from a suspension entry, kept while it
+                           runs (cf_rec_take_suspended) */
     uint32_t task;      /* the outermost traced coroutine of an asyncio task:
                            its record + 1; else 0 */
     /* Keyed frames (generators, coroutines): the stack's nested_ticks when
@@ -86,7 +87,9 @@ typedef struct cf_frame {
 } cf_frame;
 _Static_assert(sizeof(cf_frame) == 64, "cf_frame is meant to be 64 bytes");
 
-/* A suspended generator or coroutine, waiting to be resumed. */
+/* A suspended generator or coroutine, waiting to be resumed; after its
+ * resumption the entry stays with the running frame (since ==
+ * CF_SUSP_RUNNING) until it ends, so that its next suspension reuses it. */
 typedef struct cf_susp {
     void *key;
     const void *code;
@@ -94,15 +97,17 @@ typedef struct cf_susp {
     uint32_t node, func, ovf;
     uint32_t task; /* as cf_frame.task */
     uint8_t kind, outer_func, outer_edge;
-    uint8_t in_map; /* found through susp_index (else only through its note) */
 } cf_susp;
 
-/* Where a suspension is filed: each generator can carry a 32-bit note
- * (hookcore.h puts it in the generator object), the index of its entry + 1,
- * so that the common suspend and resume find their entry without a hash
- * lookup.  Only one session per thread writes notes (cf_tstack.note_writer);
- * the others, and generators without a note, go through susp_index.  Code
- * that knows no notes (the library's own tests) gets none. */
+#define CF_SUSP_RUNNING (-2)
+
+/* Where a suspension is filed: susp_index finds every entry by its key;
+ * each generator can also carry a 32-bit note (gennote.h puts it in the
+ * generator object), its entry's index + 1, which finds it without a hash
+ * lookup when it is right (it is checked).  One session per thread writes
+ * notes (cf_tstack.note_writer).  A note is only ever taken from the frame
+ * of the event at hand (a recorded frame's key may be a dead generator's).
+ * Code that knows no notes (the library's own tests) gets none. */
 #ifndef CF_KEY_NOTE
 #define CF_KEY_NOTE(key) ((uint32_t *)NULL)
 #endif
@@ -182,11 +187,34 @@ int cf_rec_grow_stack(cf_tstack *t);
 void cf_rec_enter_overflow(cf_session *s, cf_tstack *t, cf_frame *f);
 uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
                        int64_t now);
-/* note: the suspended generator's note (CF_KEY_NOTE), or NULL; writer:
- * this session may write it. */
+/* note: the generator's note (CF_KEY_NOTE of the event's frame), or NULL;
+ * writer: this session may write it. */
 void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now, uint32_t *note, int writer);
 int cf_rec_take_suspended(cf_session *s, void *key, const void *code, cf_susp *out,
                           const uint32_t *note);
+/* A frame resumed from an entry (cf_frame.held) ended: the entry goes. */
+void cf_rec_release(cf_session *s, const void *key, const uint32_t *note);
+
+/* Put entry idx on the free chain (its mapping in susp_index stays,
+ * stale: lookups check the entry's key). */
+static inline void cf_susp_free(cf_session *s, uint32_t idx) {
+    s->susp[idx].key = NULL;
+    s->susp[idx].node = s->susp_free;
+    s->susp_free = idx;
+    s->susp_live--;
+}
+
+/* cf_rec_release when the generator's note names its running entry; 0
+ * (nothing done) otherwise. */
+static inline int cf_rec_release_noted(cf_session *s, const void *key) {
+    const uint32_t *note = CF_KEY_NOTE((void *)key);
+    if (!note) return 0;
+    uint32_t idx = *note - 1;
+    if (idx >= s->nsusp || s->susp[idx].key != key || s->susp[idx].since != CF_SUSP_RUNNING)
+        return 0;
+    cf_susp_free(s, idx);
+    return 1;
+}
 
 static inline uint64_t cf_child_key(uint32_t parent, uint32_t func) {
     return ((uint64_t)parent + 1) << 32 | ((uint64_t)func + 1);
@@ -234,6 +262,7 @@ static inline cf_frame *cf_rec_push_frame(cf_session *s, cf_tstack *t, uint32_t 
     f->child = 0;
     f->func = func;
     f->task = 0;
+    f->held = 0;
     f->nested_at = t->nested_ticks;
     return f;
 }
@@ -313,6 +342,7 @@ static inline int cf_rec_push_child(cf_session *s, cf_tstack *t, const void *cod
     f->func = n->func;
     f->kind = (flags & CF_NODE_LEAF) ? CF_FRAME_LEAF : CF_FRAME_IN;
     f->task = 0;
+    f->held = 0;
     n->calls++;
     t->depth++;
     return (flags & CF_NODE_KEYED) ? 2 : 1;
@@ -388,9 +418,10 @@ static inline void cf_rec_note_if_own(cf_session *s, cf_tstack *t, uint32_t idx,
 /* The frame of `code` leaves the stack (exit: enum CF_EXIT_*): it returned
  * or unwound, or (a generator or coroutine, CF_EXIT_YIELD) it yielded and
  * its node waits for the resumption.  Events for frames that started
- * before the session are ignored. */
+ * before the session are ignored.  live: the frame of the event (a
+ * generator's key), NULL when unknown or not a generator. */
 static inline void cf_rec_end(cf_session *s, cf_tstack *t, const void *code, int exit,
-                              int64_t now) {
+                              int64_t now, void *live) {
     uint32_t d = t->depth;
     if (d <= 1) return;
     if (t->frames[d - 1].code != code) {
@@ -400,18 +431,29 @@ static inline void cf_rec_end(cf_session *s, cf_tstack *t, const void *code, int
     cf_rec_close(s, t, d - 1, now);
     cf_frame *f = &t->frames[d - 1];
     cf_rec_note_if_own(s, t, d - 1, exit, now);
-    if (exit == CF_EXIT_YIELD && f->key)
-        cf_rec_suspend(s, f, now, CF_KEY_NOTE(f->key), t->note_writer);
+    if (f->key) {
+        uint32_t *note = f->key == live ? CF_KEY_NOTE(live) : NULL;
+        if (exit == CF_EXIT_YIELD)
+            cf_rec_suspend(s, f, now, note, t->note_writer);
+        else if (f->held)
+            cf_rec_release(s, f->key, note);
+    }
     if (CF_UNLIKELY(f->task)) cf_task_left(s, t, f, exit, now);
     t->depth = d - 1;
 }
 
+/* For callers whose top frame is the event's own (the library's tests):
+ * the hooks call cf_rec_end with the event's frame. */
+static inline void *cf_rec_top_key(const cf_tstack *t) {
+    return t->frames[t->depth - 1].key;
+}
+
 static inline void cf_rec_return(cf_session *s, cf_tstack *t, const void *code, int64_t now) {
-    cf_rec_end(s, t, code, CF_EXIT_RETURN, now);
+    cf_rec_end(s, t, code, CF_EXIT_RETURN, now, cf_rec_top_key(t));
 }
 
 static inline void cf_rec_yield(cf_session *s, cf_tstack *t, const void *code, int64_t now) {
-    cf_rec_end(s, t, code, CF_EXIT_YIELD, now);
+    cf_rec_end(s, t, code, CF_EXIT_YIELD, now, cf_rec_top_key(t));
 }
 
 /* A generator or coroutine resumes (or has an exception thrown in).  One
@@ -456,6 +498,7 @@ static inline void cf_rec_resume_found(cf_session *s, cf_tstack *t, const void *
                 s->ovf[sp.ovf].suspended_ns += now - sp.since;
         }
     }
+    f->held = 1;
     t->depth++;
     if (CF_UNLIKELY(sp.task)) {
         f->task = sp.task;

@@ -222,7 +222,9 @@ void cf_session_end(cf_session *s, int64_t now) {
     if (!s->running) return;
     for (cf_tstack *t = s->stacks; t; t = t->next) {
         while (t->depth > 1) {
+            const cf_frame *f = &t->frames[t->depth - 1];
             cf_rec_close(s, t, t->depth - 1, now);
+            if (f->key && f->held) cf_rec_release(s, f->key, NULL);
             t->depth--;
         }
         t->frames[0].child = 0;
@@ -365,18 +367,44 @@ uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
         cf_frame *f = &t->frames[t->depth - 1];
         cf_rec_close(s, t, t->depth - 1, now);
         if (f->task) cf_task_left(s, t, f, CF_EXIT_YIELD, now);
+        /* Its generator may be gone: found through the map, never its note. */
+        if (f->key && f->held) cf_rec_release(s, f->key, NULL);
         t->depth--;
     }
     return t->depth;
 }
 
-/* The entry a generator's note names, if it holds key's suspension in this
- * session (a note is only a hint: another session's index, a stale one or
- * padding never written all fail the check), else CF_NO_NODE. */
-static inline uint32_t noted_entry(const cf_session *s, const uint32_t *note, const void *key) {
-    if (!note) return CF_NO_NODE;
-    uint32_t idx = *note - 1;
-    return idx < s->nsusp && s->susp[idx].key == key ? idx : CF_NO_NODE;
+/* Suspension entries (recorder.h, cf_susp).  Every allocated entry is in
+ * susp_index (key -> index), which is what finds it for sure; a
+ * generator's note is a hint that saves the lookup.  Freeing an entry
+ * leaves its mapping behind (stale: the entry's key no longer matches),
+ * overwritten when the key comes back and dropped when the map is rebuilt,
+ * so that a resumption and a generator's end cost no hash operation. */
+
+static inline int entry_is(const cf_session *s, uint32_t idx, const void *key) {
+    return idx < s->nsusp && s->susp[idx].key == key;
+}
+
+/* key's entry, or CF_NO_NODE. */
+static uint32_t find_entry(const cf_session *s, const uint32_t *note, const void *key) {
+    if (note && entry_is(s, *note - 1, key)) return *note - 1;
+    if (!s->susp_index.count) return CF_NO_NODE;
+    uint32_t idx = cf_map_get(&s->susp_index, (uint64_t)(uintptr_t)key);
+    return idx != CF_MAP_MISSING && entry_is(s, idx, key) ? idx : CF_NO_NODE;
+}
+
+/* Map key to idx; when the map would grow while most of its mappings are
+ * stale, it is rebuilt from the allocated entries instead.  0, or -1 on
+ * OOM. */
+static int map_entry(cf_session *s, const void *key, uint32_t idx) {
+    cf_map *m = &s->susp_index;
+    if ((m->count + 1) * 2 > m->mask + 1 && m->count > 2 * (size_t)s->susp_live + 64) {
+        cf_map_clear(m);
+        for (uint32_t i = 0; i < s->nsusp; i++)
+            if (s->susp[i].key && cf_map_put(m, (uint64_t)(uintptr_t)s->susp[i].key, i) < 0)
+                return -1;
+    }
+    return cf_map_put(m, (uint64_t)(uintptr_t)key, idx);
 }
 
 /* A fresh entry: the last one freed, else a new one.  CF_NO_NODE on OOM. */
@@ -397,40 +425,25 @@ static uint32_t new_entry(cf_session *s) {
 }
 
 void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now, uint32_t *note, int writer) {
-    uint64_t mkey = (uint64_t)(uintptr_t)f->key;
-    /* The frame's earlier entry, if any (it suspended again unseen, or a
-     * dead generator's memory was reused for it): overwritten. */
-    uint32_t idx = noted_entry(s, note, f->key);
-    int in_map = 1;
-    if (idx != CF_NO_NODE) {
-        in_map = s->susp[idx].in_map;
-    } else if (s->susp_index.count) {
-        uint32_t found = cf_map_get(&s->susp_index, mkey);
-        if (found != CF_MAP_MISSING) idx = found;
-    }
+    /* The frame's entry if it has one: kept while it ran since its last
+     * resumption, or left by a dead generator whose memory it now has
+     * (reused: entries do not pile up). */
+    uint32_t idx = find_entry(s, note, f->key);
     if (idx == CF_NO_NODE) {
         idx = new_entry(s);
         if (idx == CF_NO_NODE) {
             s->lost_events++;
             return;
         }
+        s->susp[idx].key = f->key;
         s->susp_live++;
-        in_map = 0;
-    }
-    if (note && writer) {
-        *note = idx + 1;
-    } else if (!in_map) {
-        /* Another session may write the note: only the map finds it then. */
-        if (cf_map_put(&s->susp_index, mkey, idx) < 0) {
-            s->susp[idx].key = NULL; /* keep the entry out of every lookup */
-            s->susp[idx].node = s->susp_free;
-            s->susp_free = idx;
-            s->susp_live--;
+        if (map_entry(s, f->key, idx) < 0) {
+            cf_susp_free(s, idx);
             s->lost_events++;
             return;
         }
-        in_map = 1;
     }
+    if (note && writer) *note = idx + 1;
     cf_susp *sp = &s->susp[idx];
     sp->key = f->key;
     sp->code = f->code;
@@ -442,27 +455,25 @@ void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now, uint32_t *note, int
     sp->task = f->task;
     sp->outer_func = f->outer_func;
     sp->outer_edge = f->outer_edge;
-    sp->in_map = (uint8_t)in_map;
 }
 
 int cf_rec_take_suspended(cf_session *s, void *key, const void *code, cf_susp *out,
                           const uint32_t *note) {
-    uint32_t idx = noted_entry(s, note, key);
-    if (idx != CF_NO_NODE) {
-        if (s->susp[idx].in_map) cf_map_remove(&s->susp_index, (uint64_t)(uintptr_t)key);
-    } else {
-        if (!s->susp_index.count) return 0;
-        idx = cf_map_remove(&s->susp_index, (uint64_t)(uintptr_t)key);
-        if (idx == CF_MAP_MISSING) return 0;
+    uint32_t idx = find_entry(s, note, key);
+    if (idx == CF_NO_NODE) return 0;
+    cf_susp *sp = &s->susp[idx];
+    /* Running: its last suspension was not seen; it resumes as a call. */
+    if (sp->since == CF_SUSP_RUNNING) return 0;
+    if (sp->code != code) { /* a dead generator's: another lives there now */
+        cf_susp_free(s, idx);
+        return 0;
     }
-    cf_susp found = s->susp[idx];
-    /* The slot goes on the free chain (no entry moves). */
-    s->susp[idx].key = NULL;
-    s->susp[idx].node = s->susp_free;
-    s->susp_free = idx;
-    s->susp_live--;
-    /* A stale entry (the memory now holds another generator) is dropped. */
-    if (found.code != code) return 0;
-    *out = found;
+    *out = *sp;
+    sp->since = CF_SUSP_RUNNING; /* kept until the frame ends (cf_rec_release) */
     return 1;
+}
+
+void cf_rec_release(cf_session *s, const void *key, const uint32_t *note) {
+    uint32_t idx = find_entry(s, note, key);
+    if (idx != CF_NO_NODE && s->susp[idx].since == CF_SUSP_RUNNING) cf_susp_free(s, idx);
 }

@@ -191,7 +191,7 @@ Test(tasks, a_spawned_task_goes_under_its_creator_and_blocking_is_named) {
 static void task_ends(uint64_t serial, const char *name, int *key, int exit, int64_t at) {
     run_task(serial, 0, name);
     cf_rec_call(s, t, WORKER, CF_CLASS_IN, &code_worker, key, at);
-    cf_rec_end(s, t, &code_worker, exit, at + 10);
+    cf_rec_end(s, t, &code_worker, exit, at + 10, key);
 }
 
 Test(tasks, cancelled_and_failed_tasks_end_so) {
