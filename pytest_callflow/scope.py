@@ -151,6 +151,8 @@ class trace_scope:
         self._blocking_ns = max(1, int(blocking_threshold * 1e9))
         self.graph: Optional[LiveCallGraph] = None
         self._token: Optional[contextvars.Token] = None
+        # The scope that was innermost when this one was entered.
+        self._outer: Optional[trace_scope] = None
         self._session: Optional[_native.Session] = None
 
     def __enter__(self) -> LiveCallGraph:
@@ -167,6 +169,7 @@ class trace_scope:
         )
         graph = LiveCallGraph(session)
         self._session, self.graph = session, graph
+        self._outer = _active.get()
         self._token = _active.set(self)
         try:
             session.start()  # last: nothing of ours runs after it
@@ -196,8 +199,22 @@ class trace_scope:
         self.__exit__(exc_type, exc, tb)
 
     def _leave(self) -> None:
+        """This scope is no longer the innermost running one.  Scopes may be
+        exited out of order (entered and exited by hand): the innermost one
+        is then the nearest of the outer ones still running, never one
+        already exited (which resetting the context variable would bring
+        back)."""
         token, self._token = self._token, None
-        reset_context(_active, token, self)
+        if token is None:
+            return
+        if _active.get() is not self:
+            # Exited before a scope entered after it, or in another context
+            # (a generator finished elsewhere): what is innermost stays.
+            return
+        outer = self._outer
+        while outer is not None and not outer.running:
+            outer = outer._outer
+        _active.set(outer)
 
     @property
     def running(self) -> bool:
@@ -235,8 +252,13 @@ def reset_context(var: "contextvars.ContextVar[Any]", token: Optional[contextvar
 
 
 def active_scope() -> Optional[trace_scope]:
-    """The innermost ``trace_scope`` running in the current context."""
-    return _active.get()
+    """The innermost ``trace_scope`` running in the current context (one
+    exited in another context, e.g. in a task that copied this one, may
+    still be set here: it is skipped)."""
+    scope = _active.get()
+    while scope is not None and not scope.running:
+        scope = scope._outer
+    return scope
 
 
 # ---------------------------------------------------------------------------
@@ -291,7 +313,7 @@ _default = _DefaultRecorder()
 def get_current_graph() -> CallGraph:
     """The graph of the innermost running ``trace_scope`` (live), else what
     ``@trace``d calls made outside any scope have recorded (a snapshot)."""
-    scope = _active.get()
+    scope = active_scope()
     if scope is not None and scope.graph is not None:
         return scope.graph
     return _default.graph()
@@ -308,7 +330,7 @@ def clear_trace() -> None:
 
 def _wrap_function(func: Callable[..., Any]) -> Callable[..., Any]:
     def traced(*args: Any, **kwargs: Any) -> Any:
-        if _active.get() is not None:
+        if active_scope() is not None:
             return func(*args, **kwargs)  # the running scope records it
         _default.enter()
         try:
@@ -322,7 +344,7 @@ def _wrap_generator(func: Callable[..., Any]) -> Callable[..., Any]:
     # One call however often it resumes: the session runs from the first
     # resume to the end (it also sees what the consumer does in between).
     def traced(*args: Any, **kwargs: Any) -> Any:
-        if _active.get() is not None:
+        if active_scope() is not None:
             return (yield from func(*args, **kwargs))
         _default.enter()
         try:
@@ -334,7 +356,7 @@ def _wrap_generator(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_coroutine(func: Callable[..., Any]) -> Callable[..., Any]:
     async def traced(*args: Any, **kwargs: Any) -> Any:
-        if _active.get() is not None:
+        if active_scope() is not None:
             return await func(*args, **kwargs)
         _default.enter()
         try:
@@ -347,7 +369,7 @@ def _wrap_coroutine(func: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_async_generator(func: Callable[..., Any]) -> Callable[..., Any]:
     async def traced(*args: Any, **kwargs: Any) -> Any:
         agen = func(*args, **kwargs)
-        recording = _active.get() is None
+        recording = active_scope() is None
         if recording:
             _default.enter()
         try:

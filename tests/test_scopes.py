@@ -9,7 +9,8 @@ import pytest
 
 from cfutil import counts, edge_counts, module_of, names, outside_edges, qn
 from programs import gens, layered, other, recursion, stdlib_user, workers
-from pytest_callflow import trace_scope
+from pytest_callflow import clear_trace, get_current_graph, trace, trace_scope
+from pytest_callflow.scope import active_scope
 
 FIB = qn(recursion.fib)
 EVEN, ODD = qn(recursion.is_even), qn(recursion.is_odd)
@@ -37,6 +38,38 @@ def test_nested_scopes_with_different_scope_rules() -> None:
     assert outer.calls(qn(other.deep)) == 10
     assert inner.calls(qn(other.deep)) == 0
     assert outer.calls(qn(layered.local)) == inner.calls(qn(layered.local)) == 10
+
+
+@trace
+def _traced_fib(n: int) -> int:
+    return recursion.fib(n)
+
+
+def test_scopes_exited_out_of_order_leave_the_innermost_running_one_active() -> None:
+    # Entered and exited by hand in any order: the innermost scope is the
+    # nearest still running one, and with none left @trace records in its
+    # default session again (an exited scope must never come back).
+    z, a, b = trace_scope(), trace_scope(), trace_scope()
+    gz = z.__enter__()
+    a.__enter__()
+    b.__enter__()
+    a.__exit__(None, None, None)
+    assert active_scope() is b
+    b.__exit__(None, None, None)
+    assert active_scope() is z, "a has exited: z is the innermost running scope"
+    assert get_current_graph() is gz
+    z.__exit__(None, None, None)
+    assert active_scope() is None
+    a, b = trace_scope(), trace_scope()
+    a.__enter__()
+    b.__enter__()
+    a.__exit__(None, None, None)
+    b.__exit__(None, None, None)
+    assert active_scope() is None
+    clear_trace()
+    _traced_fib(5)
+    assert get_current_graph().calls(FIB) == 15, "recorded by @trace's own session"
+    clear_trace()
 
 
 def test_successive_scopes_are_independent_and_usable_after_the_block() -> None:
