@@ -149,6 +149,7 @@ static inline int push_transparent(cf_tstack *t, uint32_t slot, const cf_coderec
     f->code = code;
     f->key = NULL;
     f->task = 0;
+    f->held = 0;
     f->func = rec->func;
     f->kind = CF_FRAME_TRANSPARENT;
     f->node = top->node;

@@ -478,7 +478,10 @@ static inline void cf_rec_resume_found(cf_session *s, cf_tstack *t, const void *
                                        void *key, const cf_susp *spp, int64_t now) {
     const cf_susp sp = *spp;
     cf_frame *f = cf_rec_push_frame(s, t, sp.func, code, key, now);
-    if (!f) return;
+    if (!f) { /* no frame to hold the entry (the event is lost): it goes */
+        cf_rec_release(s, key, NULL);
+        return;
+    }
     cf_frame *top = f - 1;
     f->kind = sp.kind;
     if (sp.kind == CF_FRAME_TRANSPARENT) {
