@@ -319,13 +319,9 @@ static inline int return_fast(PyObject *const *args, size_t nf) {
     cf_tstack *t = th->solo;
     const cf_frame *top = &t->frames[t->depth - 1];
     /* The root frame's code is NULL, so an empty stack never matches. */
-    if (CF_UNLIKELY(top->code != (void *)args[0] || top->task)) return 0;
-    /* A generator resumed from its suspension entry ends: the entry goes
-     * (found by its note; else on the full path, which looks it up, and
-     * which finds it gone if it comes there all the same). */
-    if (CF_UNLIKELY(top->held) &&
-        !(top->key == frame_key(th) && cf_rec_release_noted(th->solo_session, top->key)))
-        return 0;
+    /* A generator resumed from its suspension entry (held) has it to
+     * release first: return_held. */
+    if (CF_UNLIKELY(top->code != (void *)args[0] || top->task || top->held)) return 0;
     if (top->kind != CF_FRAME_TRANSPARENT) { /* transparent frames need no time */
         int64_t now;
         if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
@@ -361,11 +357,29 @@ static __attribute__((noinline)) PyObject *on_return(PyObject *const *args, Py_s
     return on_return_slow(th, code, mask & ~done, done != 0, can_disable, unwind, now);
 }
 
+/* The end of a generator resumed from its suspension entry: the entry
+ * goes (found by its note), then the fast path as for any frame.  Else
+ * the full path, which looks the entry up (and finds it gone if released
+ * here already). */
+static __attribute__((noinline)) PyObject *return_held(PyObject *const *args, size_t nf) {
+    cf_thread *th = solo_thread();
+    if (th && PyVectorcall_NARGS(nf) >= 1) {
+        cf_tstack *t = th->solo;
+        cf_frame *top = &t->frames[t->depth - 1];
+        if (top->held && top->code == (void *)args[0] && top->key == frame_key(th) &&
+            cf_rec_release_noted(th->solo_session, top->key)) {
+            top->held = 0;
+            if (return_fast(args, nf)) RETURN_NONE_FAST;
+        }
+    }
+    return on_return(args, PyVectorcall_NARGS(nf), 1, NULL);
+}
+
 static PyObject *cb_return(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
     (void)kw;
     if (CF_LIKELY(return_fast(args, nf))) RETURN_NONE_FAST;
-    return on_return(args, PyVectorcall_NARGS(nf), 1, NULL);
+    return return_held(args, nf);
 }
 static PyObject *cb_unwind(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
     (void)self;
