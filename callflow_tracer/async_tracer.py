@@ -16,7 +16,6 @@ inside a scope inherit it."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import itertools
 import math
@@ -28,7 +27,8 @@ from typing import (Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tu
 import pytest_callflow.scope as core_scope
 from pytest_callflow.graph import CallGraph as CoreGraph
 from pytest_callflow.graph import untraced
-from pytest_callflow.scope import reset_context, write_on_exit
+from pytest_callflow.nesting import Level, Nesting
+from pytest_callflow.scope import write_on_exit
 
 from . import tracer as _tracer
 from .exporter import SUPPORTED_FORMATS, export_json
@@ -240,19 +240,9 @@ class AsyncCallGraph(CallGraph):
 # scopes
 
 
-class _ScopeState:
-    """One running ``trace_scope_async``: where gather_traced puts groups."""
-
-    __slots__ = ("graph", "parent", "open")
-
-    def __init__(self, graph: AsyncCallGraph, parent: Optional["_ScopeState"]) -> None:
-        self.graph = graph
-        self.parent = parent  # the enclosing scope, which sees the same tasks
-        self.open = True
-
-
-_scope: "contextvars.ContextVar[Optional[_ScopeState]]" = contextvars.ContextVar(
-    "callflow_tracer_async_scope", default=None)
+# The running trace_scope_async graphs (where gather_traced puts groups),
+# innermost first: the enclosing scopes see the same tasks.
+_scope: "Nesting[AsyncCallGraph]" = Nesting("callflow_tracer_async_scope")
 
 
 def _check_output(output_file: Optional[PathArg]) -> Optional[str]:
@@ -311,17 +301,15 @@ class trace_scope_async:
             include_args=include_args, include_modules=include_modules,
             exclude_modules=exclude_modules, min_duration_ms=min_duration_ms, **extra)
         self._graph: Optional[AsyncCallGraph] = None
-        self._state: Optional[_ScopeState] = None
-        self._tokens: Tuple[Optional[contextvars.Token], Optional[contextvars.Token]] = (None, None)
+        self._levels: "Optional[Tuple[Level[AsyncCallGraph], Level[CallGraph]]]" = None
 
     async def __aenter__(self) -> AsyncCallGraph:
-        if self._state is not None:
+        if self._levels is not None:
             raise RuntimeError("this trace_scope_async is already running")
         graph = AsyncCallGraph(self.options)
         graph.start_time = time.time()
-        state = _ScopeState(graph, _scope.get())
-        self._graph, self._state = graph, state
-        self._tokens = (_scope.set(state), _tracer._active.set(graph))
+        self._graph = graph
+        self._levels = (_scope.enter(graph), _tracer._active.enter(graph))
         _tracer.start_recording(self._scope, graph, self._leave)
         return graph
 
@@ -333,13 +321,10 @@ class trace_scope_async:
             write_on_exit(lambda path: _export(graph, path), self.output_file, exc_type)
 
     def _leave(self) -> None:
-        state, self._state = self._state, None
-        if state is not None:
-            state.open = False  # tasks outliving the scope must not add to it
-        scope_token, graph_token = self._tokens
-        self._tokens = (None, None)
-        reset_context(_scope, scope_token, state)
-        reset_context(_tracer._active, graph_token, self._graph)
+        levels, self._levels = self._levels, None
+        if levels is not None:  # tasks outliving the scope no longer add to it
+            _scope.leave(levels[0])
+            _tracer._active.leave(levels[1])
 
     def __enter__(self) -> None:
         raise TypeError("trace_scope_async is an async context manager: use "
@@ -371,10 +356,8 @@ async def gather_traced(*aws: Awaitable[Any], return_exceptions: bool = False) -
     order, exceptions and cancellation exactly as ``asyncio.gather``.
     Coroutines become tasks named ``callflow-gather-<n>`` so the core's task
     records can be matched to the group."""
-    state = _scope.get()
-    while state is not None and not state.open:
-        state = state.parent
-    if state is None or not aws:
+    scopes = list(_scope.open_values())
+    if not scopes or not aws:
         return await asyncio.gather(*aws, return_exceptions=return_exceptions)
     with untraced():  # our own checks stay out of the user's graph
         bad = [i for i, aw in enumerate(aws) if not inspect.isawaitable(aw)]
@@ -399,12 +382,9 @@ async def gather_traced(*aws: Awaitable[Any], return_exceptions: bool = False) -
         made[id(aw)] = fut
         if isinstance(fut, asyncio.Task):
             names.append(fut.get_name())
-    scope: Optional[_ScopeState] = state
-    while scope is not None:
-        if scope.open:
-            groups = scope.graph._groups
-            groups.append({"label": f"gather_traced #{len(groups) + 1}", "names": names})
-        scope = scope.parent
+    for graph in scopes:
+        groups = graph._groups
+        groups.append({"label": f"gather_traced #{len(groups) + 1}", "names": names})
     return await asyncio.gather(*(made[id(aw)] for aw in aws),
                                 return_exceptions=return_exceptions)
 

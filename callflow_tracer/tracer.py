@@ -2,12 +2,12 @@
 the original CallFlow Tracer, running on pytest_callflow's C core (no
 ``sys.settrace``)."""
 
-import contextvars
 import time
 from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar
 
 import pytest_callflow.scope as core_scope
-from pytest_callflow.scope import reset_context, write_on_exit
+from pytest_callflow.nesting import Level, Nesting
+from pytest_callflow.scope import write_on_exit
 from pytest_callflow.scope import trace as _core_trace
 
 from .exporter import check_format, export_graph
@@ -17,8 +17,7 @@ __all__ = ["clear_trace", "get_current_graph", "trace", "trace_scope"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_active: "contextvars.ContextVar[Optional[CallGraph]]" = contextvars.ContextVar(
-    "callflow_tracer_active_graph", default=None)
+_active: "Nesting[CallGraph]" = Nesting("callflow_tracer_active_graph")
 
 
 def trace(func: F) -> F:
@@ -82,13 +81,13 @@ class trace_scope:
             include_modules=include_modules, exclude_modules=exclude_modules,
             min_duration_ms=min_duration_ms)
         self._graph: Optional[CallGraph] = None
-        self._token: Optional[contextvars.Token] = None
+        self._level: "Optional[Level[CallGraph]]" = None
 
     def __enter__(self) -> CallGraph:
         graph = CallGraph(self.options)
         graph.start_time = time.time()
         self._graph = graph
-        self._token = _active.set(graph)
+        self._level = _active.enter(graph)
         start_recording(self._scope, graph, self._reset)
         return graph
 
@@ -106,8 +105,8 @@ class trace_scope:
         self.__exit__(exc_type, exc, tb)
 
     def _reset(self) -> None:
-        token, self._token = self._token, None
-        reset_context(_active, token, self._graph)
+        level, self._level = self._level, None
+        _active.leave(level)
 
 
 def get_current_graph() -> Optional[CallGraph]:

@@ -3,13 +3,12 @@ decorator.
 
 Every scope is its own ``_native.Session``; the hooks feed all running
 sessions, so scopes nest.  The innermost scope of the running context is
-kept in a ContextVar, so concurrent asyncio tasks each see their own (for
-``get_current_graph`` and ``@trace``).  Recording itself is per thread: a
+kept in a context variable (nesting.py), so concurrent asyncio tasks each see
+their own (for ``get_current_graph`` and ``@trace``).  Recording itself is per thread: a
 scope records every call its threads make while it runs, including those
 of other tasks interleaved on the same event loop.  This module is the tracer's own code (FLAG_SELF): its frames are never
 recorded, whatever they call attaches to the caller above them."""
 
-import contextvars
 import functools
 import inspect
 import os
@@ -19,6 +18,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar, Union, ove
 
 from . import _native
 from .graph import SUPPORTED_SUFFIXES, CallGraph, PathLike, _View, check_suffix
+from .nesting import Level, Nesting
 
 F = TypeVar("F", bound=Callable[..., Any])
 ScopeSpec = Union[str, Sequence[str]]
@@ -65,8 +65,7 @@ def session_view(session: "_native.Session") -> _View:
     return _View(session.graph(), session.async_record())
 
 
-_active: "contextvars.ContextVar[Optional[trace_scope]]" = contextvars.ContextVar(
-    "pytest_callflow_active_scope", default=None)
+_active: "Nesting[trace_scope]" = Nesting("pytest_callflow_active_scope")
 
 
 def _prefixes(value: Union[None, str, Sequence[str]], what: str) -> Tuple[str, ...]:
@@ -150,9 +149,7 @@ class trace_scope:
                 f"blocking_threshold must be a positive number of seconds, got {blocking_threshold!r}")
         self._blocking_ns = max(1, int(blocking_threshold * 1e9))
         self.graph: Optional[LiveCallGraph] = None
-        self._token: Optional[contextvars.Token] = None
-        # The scope that was innermost when this one was entered.
-        self._outer: Optional[trace_scope] = None
+        self._level: "Optional[Level[trace_scope]]" = None
         self._session: Optional[_native.Session] = None
 
     def __enter__(self) -> LiveCallGraph:
@@ -169,8 +166,7 @@ class trace_scope:
         )
         graph = LiveCallGraph(session)
         self._session, self.graph = session, graph
-        self._outer = _active.get()
-        self._token = _active.set(self)
+        self._level = _active.enter(self)
         try:
             session.start()  # last: nothing of ours runs after it
         except BaseException:
@@ -199,22 +195,8 @@ class trace_scope:
         self.__exit__(exc_type, exc, tb)
 
     def _leave(self) -> None:
-        """This scope is no longer the innermost running one.  Scopes may be
-        exited out of order (entered and exited by hand): the innermost one
-        is then the nearest of the outer ones still running, never one
-        already exited (which resetting the context variable would bring
-        back)."""
-        token, self._token = self._token, None
-        if token is None:
-            return
-        if _active.get() is not self:
-            # Exited before a scope entered after it, or in another context
-            # (a generator finished elsewhere): what is innermost stays.
-            return
-        outer = self._outer
-        while outer is not None and not outer.running:
-            outer = outer._outer
-        _active.set(outer)
+        level, self._level = self._level, None
+        _active.leave(level)
 
     @property
     def running(self) -> bool:
@@ -237,28 +219,9 @@ def write_on_exit(write: Callable[[str], Any], path: str, exc_type: Any) -> None
                       stacklevel=3)
 
 
-def reset_context(var: "contextvars.ContextVar[Any]", token: Optional[contextvars.Token],
-                  owner: Any) -> None:
-    """Undo ``var.set`` by token; when exited in another context than the one
-    it was entered in (e.g. a generator finished elsewhere), just drop owner
-    if it is current."""
-    if token is None:
-        return
-    try:
-        var.reset(token)
-    except ValueError:
-        if var.get() is owner:
-            var.set(None)
-
-
 def active_scope() -> Optional[trace_scope]:
-    """The innermost ``trace_scope`` running in the current context (one
-    exited in another context, e.g. in a task that copied this one, may
-    still be set here: it is skipped)."""
-    scope = _active.get()
-    while scope is not None and not scope.running:
-        scope = scope._outer
-    return scope
+    """The innermost ``trace_scope`` running in the current context."""
+    return _active.get()
 
 
 # ---------------------------------------------------------------------------
