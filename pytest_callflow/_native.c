@@ -1255,6 +1255,13 @@ static PyObject *mod_ids_hold(PyObject *mod, PyObject *args) {
     return PyBool_FromLong(found);
 }
 
+static PyObject *mod_gen_note(PyObject *mod, PyObject *obj) {
+    (void)mod;
+    uint32_t note;
+    if (cf_hooks_gen_note(obj, &note) < 0) Py_RETURN_NONE;
+    return PyLong_FromUnsignedLong(note);
+}
+
 static PyObject *g_held; /* the Session passed to hold_backend, kept alive */
 
 static PyObject *mod_hold_backend(PyObject *mod, PyObject *arg) {
@@ -1296,6 +1303,9 @@ static PyMethodDef module_methods[] = {
     {"ids_hold", mod_ids_hold, METH_VARARGS,
      "ids_hold(sorted_ids, obj): whether obj's address is in sorted_ids (a sorted "
      "array.array('Q')), allocating nothing."},
+    {"gen_note", mod_gen_note, METH_O,
+     "gen_note(gen): the note a generator or coroutine carries for the recorder (its "
+     "suspension entry's index + 1), or None where this build keeps none (for tests)."},
     {"set_paused", mod_set_paused, METH_O,
      "Pause (True) or resume (False) recording of the calling thread's events; "
      "returns the previous state."},

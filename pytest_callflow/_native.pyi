@@ -30,6 +30,11 @@ Namer = Callable[..., Tuple[str, Optional[str], int, int]]
 BuiltinNamer = Callable[[Any], str]
 
 def set_namer(namer: Namer, builtin_namer: Optional[BuiltinNamer] = None) -> None: ...
+def gen_note(gen: object) -> Optional[int]:
+    """The note a generator or coroutine carries for the recorder (its
+    suspension entry's index + 1), or None where this build keeps none."""
+    ...
+
 def ids_hold(sorted_ids: Any, obj: object) -> bool:
     """Whether obj's address (its id) is in sorted_ids, a sorted
     array.array("Q"); allocates nothing."""

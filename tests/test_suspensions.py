@@ -3,6 +3,7 @@ and memory change meanwhile: the generator's note (an index kept in the
 generator object) is a hint, every session's map the sure way.  Each case
 broke a version that trusted the note."""
 
+import asyncio
 import queue
 import sys
 import threading
@@ -136,7 +137,7 @@ def test_generators_dropped_while_suspended_leave_no_entries_behind() -> None:
     assert f.suspended_time < 0.5
 
 
-def _run_then(action: Callable[[], None]) -> Iterator[int]:
+def _run_then(action: Callable[[], Any]) -> Iterator[int]:
     action()
     yield 1
     yield 2
@@ -165,3 +166,36 @@ def test_a_dead_generators_frame_left_on_the_stack_is_never_written_through() ->
         inner.__exit__(None, None, None)
         outer.__exit__(None, None, None)
     assert junk == before
+
+
+NOTES = (3, 11) <= sys.version_info[:2] <= (3, 13) and sys.maxsize > 2**32
+
+
+@pytest.mark.skipif(not NOTES, reason="the generator's note is kept on 64-bit Python 3.11-3.13")
+def test_a_suspended_generator_carries_its_entrys_index() -> None:
+    # The fast path of every suspension and resumption (gennote.h): if a
+    # build lost it, the figures would stay right and only be slower.
+    from pytest_callflow import _native
+
+    with trace_scope() as g:
+        first, second = numbers(10), numbers(10)
+        next(first)
+        next(second)
+        notes = (_native.gen_note(first), _native.gen_note(second))
+        coro = pair_coro()
+        coro.send(None)
+        coro_note = _native.gen_note(coro)
+        coro.close()
+    assert set(notes) == {1, 2}
+    # _tick's await chain suspended innermost first: __sleep0, sleep, _tick
+    assert coro_note == 5
+    assert g.calls(qn(numbers)) == 2
+    assert _native.gen_note(42) is None
+
+
+async def _tick() -> None:
+    await asyncio.sleep(0)
+
+
+def pair_coro() -> Any:
+    return _tick()

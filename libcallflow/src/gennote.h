@@ -21,7 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000
+/* 64-bit only: on 32-bit builds gi_iframe follows the four flag bytes
+ * without padding, and there are no notes (the map finds everything). */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && SIZEOF_VOID_P == 8
 #define Py_BUILD_CORE 1
 #include "internal/pycore_frame.h"
 #undef Py_BUILD_CORE

@@ -431,3 +431,16 @@ int cf_hooks_stop(cf_session *s) {
     }
     return 0;
 }
+
+int cf_hooks_gen_note(PyObject *obj, uint32_t *note) {
+#ifdef CF_KEY_NOTE
+    if (!PyGen_Check(obj) && !PyCoro_CheckExact(obj) && !PyAsyncGen_CheckExact(obj)) return -1;
+    const uint32_t *at = CF_KEY_NOTE(&((PyGenObject *)obj)->gi_iframe);
+    if (!at) return -1;
+    *note = *at;
+    return 0;
+#else
+    (void)obj, (void)note;
+    return -1;
+#endif
+}

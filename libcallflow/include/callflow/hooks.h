@@ -60,6 +60,12 @@ int cf_hooks_hold(cf_session *templ);
  * Python 3.12. */
 PyObject *cf_hooks_floor_callback(int read_clock);
 
+/* The note a generator, coroutine or async generator object carries for
+ * the recorder (its suspension entry's index + 1, recorder.h), for tests:
+ * 0 and *note set, or -1 when this build keeps no notes (Python before
+ * 3.11, 32-bit) or obj is not such an object (no exception is set). */
+int cf_hooks_gen_note(PyObject *obj, uint32_t *note);
+
 /* The backend currently installed, or NULL. */
 const char *cf_hooks_running_backend(void);
 
