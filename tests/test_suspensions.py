@@ -182,7 +182,7 @@ def test_a_suspended_generator_carries_its_entrys_index() -> None:
         next(first)
         next(second)
         notes = (_native.gen_note(first), _native.gen_note(second))
-        coro = pair_coro()
+        coro = _tick()
         coro.send(None)
         coro_note = _native.gen_note(coro)
         coro.close()
@@ -195,7 +195,3 @@ def test_a_suspended_generator_carries_its_entrys_index() -> None:
 
 async def _tick() -> None:
     await asyncio.sleep(0)
-
-
-def pair_coro() -> Any:
-    return _tick()

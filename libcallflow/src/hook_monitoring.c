@@ -358,16 +358,15 @@ static __attribute__((noinline)) PyObject *on_return(PyObject *const *args, Py_s
 }
 
 /* The end of a generator resumed from its suspension entry: the entry
- * goes (found by its note), then the fast path as for any frame.  Else
- * the full path, which looks the entry up (and finds it gone if released
- * here already). */
+ * goes, then the fast path as for any frame; else the full path. */
 static __attribute__((noinline)) PyObject *return_held(PyObject *const *args, size_t nf) {
     cf_thread *th = solo_thread();
     if (th && PyVectorcall_NARGS(nf) >= 1) {
         cf_tstack *t = th->solo;
         cf_frame *top = &t->frames[t->depth - 1];
-        if (top->held && top->code == (void *)args[0] && top->key == frame_key(th) &&
-            cf_rec_release_noted(th->solo_session, top->key)) {
+        void *key = frame_key(th);
+        if (top->held && top->code == (void *)args[0] && top->key == key) {
+            cf_rec_release(th->solo_session, key, cf_key_note(key));
             top->held = 0;
             if (return_fast(args, nf)) RETURN_NONE_FAST;
         }

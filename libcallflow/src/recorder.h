@@ -195,27 +195,6 @@ int cf_rec_take_suspended(cf_session *s, void *key, const void *code, cf_susp *o
 /* A frame resumed from an entry (cf_frame.held) ended: the entry goes. */
 void cf_rec_release(cf_session *s, const void *key, const uint32_t *note);
 
-/* Put entry idx on the free chain (its mapping in susp_index stays,
- * stale: lookups check the entry's key). */
-static inline void cf_susp_free(cf_session *s, uint32_t idx) {
-    s->susp[idx].key = NULL;
-    s->susp[idx].node = s->susp_free;
-    s->susp_free = idx;
-    s->susp_live--;
-}
-
-/* cf_rec_release when the generator's note names its running entry; 0
- * (nothing done) otherwise. */
-static inline int cf_rec_release_noted(cf_session *s, const void *key) {
-    const uint32_t *note = CF_KEY_NOTE((void *)key);
-    if (!note) return 0;
-    uint32_t idx = *note - 1;
-    if (idx >= s->nsusp || s->susp[idx].key != key || s->susp[idx].since != CF_SUSP_RUNNING)
-        return 0;
-    cf_susp_free(s, idx);
-    return 1;
-}
-
 static inline uint64_t cf_child_key(uint32_t parent, uint32_t func) {
     return ((uint64_t)parent + 1) << 32 | ((uint64_t)func + 1);
 }

@@ -381,6 +381,14 @@ uint32_t cf_rec_resync(cf_session *s, cf_tstack *t, const void *code,
  * overwritten when the key comes back and dropped when the map is rebuilt,
  * so that a resumption and a generator's end cost no hash operation. */
 
+/* Put entry idx on the free chain (its mapping stays, stale). */
+static void free_entry(cf_session *s, uint32_t idx) {
+    s->susp[idx].key = NULL;
+    s->susp[idx].node = s->susp_free;
+    s->susp_free = idx;
+    s->susp_live--;
+}
+
 static inline int entry_is(const cf_session *s, uint32_t idx, const void *key) {
     return idx < s->nsusp && s->susp[idx].key == key;
 }
@@ -438,14 +446,13 @@ void cf_rec_suspend(cf_session *s, cf_frame *f, int64_t now, uint32_t *note, int
         s->susp[idx].key = f->key;
         s->susp_live++;
         if (map_entry(s, f->key, idx) < 0) {
-            cf_susp_free(s, idx);
+            free_entry(s, idx);
             s->lost_events++;
             return;
         }
     }
     if (note && writer) *note = idx + 1;
-    cf_susp *sp = &s->susp[idx];
-    sp->key = f->key;
+    cf_susp *sp = &s->susp[idx]; /* its key is f->key already */
     sp->code = f->code;
     sp->since = now;
     sp->node = f->node;
@@ -465,7 +472,7 @@ int cf_rec_take_suspended(cf_session *s, void *key, const void *code, cf_susp *o
     /* Running: its last suspension was not seen; it resumes as a call. */
     if (sp->since == CF_SUSP_RUNNING) return 0;
     if (sp->code != code) { /* a dead generator's: another lives there now */
-        cf_susp_free(s, idx);
+        free_entry(s, idx);
         return 0;
     }
     *out = *sp;
@@ -475,5 +482,5 @@ int cf_rec_take_suspended(cf_session *s, void *key, const void *code, cf_susp *o
 
 void cf_rec_release(cf_session *s, const void *key, const uint32_t *note) {
     uint32_t idx = find_entry(s, note, key);
-    if (idx != CF_NO_NODE && s->susp[idx].since == CF_SUSP_RUNNING) cf_susp_free(s, idx);
+    if (idx != CF_NO_NODE && s->susp[idx].since == CF_SUSP_RUNNING) free_entry(s, idx);
 }
