@@ -50,7 +50,9 @@ class Nesting(Generic[T]):
 
     def get(self) -> Optional[T]:
         """The innermost open scope's value, or None."""
-        level = _nearest_open(self._var.get())
+        level = self._var.get()
+        if level is not None and not level.open:  # left in another context
+            level = _nearest_open(level)
         return None if level is None else level.value
 
     def open_values(self) -> Iterator[T]:

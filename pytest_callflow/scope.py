@@ -3,11 +3,12 @@ decorator.
 
 Every scope is its own ``_native.Session``; the hooks feed all running
 sessions, so scopes nest.  The innermost scope of the running context is
-kept in a context variable (nesting.py), so concurrent asyncio tasks each see
-their own (for ``get_current_graph`` and ``@trace``).  Recording itself is per thread: a
-scope records every call its threads make while it runs, including those
-of other tasks interleaved on the same event loop.  This module is the tracer's own code (FLAG_SELF): its frames are never
-recorded, whatever they call attaches to the caller above them."""
+kept in a context variable (nesting.py), so concurrent asyncio tasks each
+see their own (for ``get_current_graph`` and ``@trace``).  Recording itself
+is per thread: a scope records every call its threads make while it runs,
+including those of other tasks interleaved on the same event loop.  This
+module is the tracer's own code (FLAG_SELF): its frames are never recorded,
+whatever they call attaches to the caller above them."""
 
 import functools
 import inspect
@@ -276,7 +277,7 @@ _default = _DefaultRecorder()
 def get_current_graph() -> CallGraph:
     """The graph of the innermost running ``trace_scope`` (live), else what
     ``@trace``d calls made outside any scope have recorded (a snapshot)."""
-    scope = active_scope()
+    scope = _active.get()
     if scope is not None and scope.graph is not None:
         return scope.graph
     return _default.graph()
@@ -293,7 +294,7 @@ def clear_trace() -> None:
 
 def _wrap_function(func: Callable[..., Any]) -> Callable[..., Any]:
     def traced(*args: Any, **kwargs: Any) -> Any:
-        if active_scope() is not None:
+        if _active.get() is not None:
             return func(*args, **kwargs)  # the running scope records it
         _default.enter()
         try:
@@ -307,7 +308,7 @@ def _wrap_generator(func: Callable[..., Any]) -> Callable[..., Any]:
     # One call however often it resumes: the session runs from the first
     # resume to the end (it also sees what the consumer does in between).
     def traced(*args: Any, **kwargs: Any) -> Any:
-        if active_scope() is not None:
+        if _active.get() is not None:
             return (yield from func(*args, **kwargs))
         _default.enter()
         try:
@@ -319,7 +320,7 @@ def _wrap_generator(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_coroutine(func: Callable[..., Any]) -> Callable[..., Any]:
     async def traced(*args: Any, **kwargs: Any) -> Any:
-        if active_scope() is not None:
+        if _active.get() is not None:
             return await func(*args, **kwargs)
         _default.enter()
         try:
@@ -332,7 +333,7 @@ def _wrap_coroutine(func: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_async_generator(func: Callable[..., Any]) -> Callable[..., Any]:
     async def traced(*args: Any, **kwargs: Any) -> Any:
         agen = func(*args, **kwargs)
-        recording = active_scope() is None
+        recording = _active.get() is None
         if recording:
             _default.enter()
         try:
