@@ -7,9 +7,13 @@ callback, and every recorded one at least one read of the tracer's clock.
 This measures, in the same paired rounds as bench/ (harness.paired_rounds,
 medians of traced/untraced ratios): fib(25) and the asyncio workload under
 callbacks of the tracer's own kind on the same events that do nothing
-("dispatch"), that only read the clock ("dispatch+clock"), and under callflow
-itself (scope "all").  callflow minus dispatch+clock is the tracer's own
-bookkeeping: the part its code can still win back.  Ratios, never times.
+("dispatch"), that only read the clock ("dispatch+clock"), that feed the
+least a calling-context recorder can do ("minimal": one thread, a node per
+(parent, code) with its count and times, a resumption counted as a call;
+libcallflow/src/floorrec.h), and under callflow itself (scope "all").
+callflow minus dispatch+clock is the tracer's own bookkeeping; callflow
+minus minimal is what its features (threads, sessions, generators told
+apart, tasks, the node cap) cost beyond that.  Ratios, never times.
 """
 
 from __future__ import annotations
@@ -36,23 +40,35 @@ EVENTS = ("PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "PY_UNWIND", "PY_THR
 
 
 class Floor:
-    """A runner with the floor callbacks on a free tool id."""
+    """A runner with the floor callbacks of one kind on a free tool id:
+    "dispatch", "clock" or "minimal" (the minimal recorder)."""
 
-    def __init__(self, read_clock: bool) -> None:
+    ENTER = ("PY_START", "PY_RESUME", "PY_THROW")
+
+    def __init__(self, kind: str) -> None:
         from pytest_callflow import _native
 
         mon = sys.monitoring
         self._mon = mon
-        self._tool = next(t for t in (5, 3, 4) if mon.get_tool(t) is None)
+        self._native = _native
+        self._minimal = kind == "minimal"
+        # 3 and 4 are left to callflow, which runs in the same rounds; the
+        # debugger's and coverage's ids (0, 1) are free in this process.
+        self._tool = next(t for t in (5, 0, 1) if mon.get_tool(t) is None)
         mon.use_tool_id(self._tool, "callflow-floor")
-        callback = _native.floor_callback(read_clock)
         self._mask = 0
         for name in EVENTS:
+            if self._minimal:
+                callback = _native.floor_callback("enter" if name in self.ENTER else "leave")
+            else:
+                callback = _native.floor_callback(kind)
             bit = getattr(mon.events, name)
             mon.register_callback(self._tool, bit, callback)
             self._mask |= bit
 
     def run(self, func: Callable[[], object]) -> float:
+        if self._minimal:
+            self._native.floor_reset()
         gc.collect()
         start = time.perf_counter()
         self._mon.set_events(self._tool, self._mask)
@@ -69,7 +85,8 @@ class Floor:
 def measure(rounds: int) -> Dict[str, Dict[str, float]]:
     chosen = [w for w in workloads.build() if w.name in ("fib", "asyncio")]
     callflow = tools.Callflow()
-    floors = {"dispatch": Floor(False), "dispatch+clock": Floor(True)}
+    floors = {"dispatch": Floor("dispatch"), "dispatch+clock": Floor("clock"),
+              "minimal": Floor("minimal")}
     runners = {name: f.run for name, f in floors.items()}
     runners["callflow"] = callflow.run
     try:
@@ -84,13 +101,17 @@ def print_report(result: Dict[str, Dict[str, float]]) -> None:
     v = sys.version_info
     print(f"\nWhere the overhead goes on Python {v.major}.{v.minor}.{v.micro}: traced/untraced, "
           "median of paired rounds")
-    print(f"{'workload':<10} {'dispatch':>9} {'+clock':>9} {'callflow':>9} {'bookkeeping':>12}")
+    print(f"{'workload':<10} {'dispatch':>9} {'+clock':>9} {'minimal':>9} {'callflow':>9} "
+          f"{'bookkeeping':>12} {'beyond minimal':>15}")
     for name, r in result.items():
         own = r["callflow"] - r["dispatch+clock"]
+        beyond = r["callflow"] - r["minimal"]
         print(f"{name:<10} {r['dispatch']:>8.2f}x {r['dispatch+clock']:>8.2f}x "
-              f"{r['callflow']:>8.2f}x {own:>+11.2f}x")
+              f"{r['minimal']:>8.2f}x {r['callflow']:>8.2f}x {own:>+11.2f}x {beyond:>+14.2f}x")
     print("dispatch: sys.monitoring callbacks of the tracer's kind doing nothing; +clock: the same "
-          "reading the tracer's clock once per event; bookkeeping: callflow minus that")
+          "reading the tracer's clock once per event; minimal: the least recorder of a calling-"
+          "context tree (one thread, resumptions as calls); bookkeeping: callflow minus +clock; "
+          "beyond minimal: callflow minus minimal")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1218,11 +1218,36 @@ static PyObject *mod_set_paused(PyObject *mod, PyObject *arg) {
     return PyBool_FromLong(was);
 }
 
+/* bench/floor.py's callbacks, by name (callflow/hooks.h). */
 static PyObject *mod_floor_callback(PyObject *mod, PyObject *arg) {
     (void)mod;
-    int read_clock = PyObject_IsTrue(arg);
-    if (read_clock < 0) return NULL;
-    return cf_hooks_floor_callback(read_clock);
+    static const char *const kinds[] = {"dispatch", "clock", "enter", "leave"};
+    const char *kind = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    if (!kind) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "floor_callback: kind must be a str, not %.100s",
+                         Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    for (int i = 0; i < (int)(sizeof kinds / sizeof kinds[0]); i++)
+        if (strcmp(kind, kinds[i]) == 0) return cf_hooks_floor_callback(i);
+    return PyErr_Format(PyExc_ValueError,
+                        "floor_callback: unknown kind %R (dispatch, clock, enter or leave)", arg);
+}
+
+static PyObject *mod_floor_reset(PyObject *mod, PyObject *unused) {
+    (void)mod, (void)unused;
+    if (cf_floor_reset() < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_floor_calls(PyObject *mod, PyObject *code) {
+    (void)mod;
+    if (!PyCode_Check(code)) {
+        PyErr_SetString(PyExc_TypeError, "floor_calls: a code object is needed");
+        return NULL;
+    }
+    return PyLong_FromUnsignedLongLong(cf_floor_calls(code));
 }
 
 /* Is obj's address among sorted_ids (a buffer of sorted uint64, as
@@ -1298,8 +1323,13 @@ static PyMethodDef module_methods[] = {
     {"set_namer", mod_set_namer, METH_VARARGS,
      "set_namer(namer, builtin_namer=None): how code objects and C functions are named."},
     {"floor_callback", mod_floor_callback, METH_O,
-     "A sys.monitoring callback like the tracer's that does nothing (False) or only reads "
-     "its clock (True): bench/floor.py's floor (3.12+)."},
+     "floor_callback(kind): a sys.monitoring callback like the tracer's that does nothing "
+     "('dispatch'), only reads its clock ('clock'), or enters or leaves a frame of the minimal "
+     "recorder ('enter', 'leave'): bench/floor.py's floors (3.12+)."},
+    {"floor_reset", mod_floor_reset, METH_NOARGS,
+     "Empty the minimal recorder (bench/floor.py); its callbacks record nothing before."},
+    {"floor_calls", mod_floor_calls, METH_O,
+     "floor_calls(code): the calls the minimal recorder counted for a code object."},
     {"ids_hold", mod_ids_hold, METH_VARARGS,
      "ids_hold(sorted_ids, obj): whether obj's address is in sorted_ids (a sorted "
      "array.array('Q')), allocating nothing."},

@@ -240,25 +240,36 @@ def test_an_exception_in_the_block_propagates_and_the_graph_is_kept() -> None:
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")
-@pytest.mark.parametrize("read_clock", [False, True])
-def test_floor_callbacks_run_beside_a_scope_and_change_nothing(read_clock: bool) -> None:
-    """bench/floor.py's callbacks (the dispatch floor) sit on their own tool
-    id; the program and a callflow scope running at the same time see the
-    same results."""
+@pytest.mark.parametrize("kind", ["dispatch", "clock", "minimal"])
+def test_floor_callbacks_run_beside_a_scope_and_change_nothing(kind: str) -> None:
+    """bench/floor.py's callbacks (the dispatch floor, and its minimal
+    recorder) sit on their own tool id; the program and a callflow scope
+    running at the same time see the same results, and the minimal recorder
+    counts what it saw."""
     from pytest_callflow import _native
 
     mon = sys.monitoring
     tool = next(t for t in (5, 3, 4) if mon.get_tool(t) is None)
     mon.use_tool_id(tool, "floor-test")
     try:
-        callback = _native.floor_callback(read_clock)
-        assert callback(recursion.fib.__code__, 0) is None
-        mon.register_callback(tool, mon.events.PY_START, callback)
-        mon.register_callback(tool, mon.events.PY_RETURN, callback)
+        if kind == "minimal":
+            _native.floor_reset()
+            start, end = _native.floor_callback("enter"), _native.floor_callback("leave")
+        else:
+            start = end = _native.floor_callback(kind)
+        assert start(recursion.fib.__code__, 0) is None
+        assert end(recursion.fib.__code__, 0, None) is None
+        mon.register_callback(tool, mon.events.PY_START, start)
+        mon.register_callback(tool, mon.events.PY_RETURN, end)
+        if kind == "minimal":
+            _native.floor_reset()  # the two calls above were not a program
         mon.set_events(tool, mon.events.PY_START | mon.events.PY_RETURN)
         with trace_scope() as graph:
             assert recursion.fib(15) == 610
         assert graph.calls(FIB) == 1973
+        mon.set_events(tool, 0)
+        if kind == "minimal":
+            assert _native.floor_calls(recursion.fib.__code__) == 1973
     finally:
         mon.set_events(tool, 0)
         mon.register_callback(tool, mon.events.PY_START, None)
@@ -266,9 +277,47 @@ def test_floor_callbacks_run_beside_a_scope_and_change_nothing(read_clock: bool)
         mon.free_tool_id(tool)
 
 
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")
+def test_floor_minimal_recorder_counts_resumptions_as_calls_and_refuses_bad_kinds() -> None:
+    """The minimal recorder is cProfile-like for generators (each resumption
+    a call, each yield a leave), keeps to its own frames when events began
+    before its reset, and floor_callback names its kinds."""
+    from pytest_callflow import _native
+
+    def gen():
+        for i in range(3):
+            yield i
+
+    mon = sys.monitoring
+    ev = mon.events
+    tool = next(t for t in (5, 3, 4) if mon.get_tool(t) is None)
+    mon.use_tool_id(tool, "floor-test")
+    enter, leave = _native.floor_callback("enter"), _native.floor_callback("leave")
+    events = {"PY_START": enter, "PY_RESUME": enter, "PY_RETURN": leave, "PY_YIELD": leave}
+    try:
+        for name, cb in events.items():
+            mon.register_callback(tool, getattr(ev, name), cb)
+        _native.floor_reset()
+        mon.set_events(tool, ev.PY_START | ev.PY_RESUME | ev.PY_RETURN | ev.PY_YIELD)
+        assert list(gen()) == [0, 1, 2]
+        mon.set_events(tool, 0)
+        assert _native.floor_calls(gen.__code__) == 4  # a start and three resumptions
+    finally:
+        mon.set_events(tool, 0)
+        for name in events:
+            mon.register_callback(tool, getattr(ev, name), None)
+        mon.free_tool_id(tool)
+    with pytest.raises(ValueError, match="unknown kind 'noop'"):
+        _native.floor_callback("noop")
+    with pytest.raises(TypeError, match="must be a str"):
+        _native.floor_callback(True)
+    with pytest.raises(TypeError, match="code object"):
+        _native.floor_calls(gen)
+
+
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="before sys.monitoring")
 def test_floor_callback_says_it_needs_3_12() -> None:
     from pytest_callflow import _native
 
     with pytest.raises(NotImplementedError, match="3.12"):
-        _native.floor_callback(False)
+        _native.floor_callback("dispatch")

@@ -5,6 +5,7 @@
  * global (it re-enables other tools' disabled events too), so it is called
  * only when a session starts after something was disabled. */
 #include "hookcore.h"
+#include "floorrec.h"
 
 #if PY_VERSION_HEX >= 0x030C0000
 
@@ -457,8 +458,9 @@ static PyObject *new_callback(vectorcallfunc fn) {
     return (PyObject *)cb;
 }
 
-/* The floor callbacks (callflow/hooks.h): the dispatch alone, and the
- * dispatch with one clock read, as every traced event pays at least. */
+/* The floor callbacks (callflow/hooks.h): the dispatch alone, the
+ * dispatch with one clock read, as every traced event pays at least, and
+ * the minimal recorder's (floorrec.h). */
 static volatile int64_t g_floor_sink;
 
 static PyObject *cb_floor_noop(PyObject *self, PyObject *const *args, size_t nf, PyObject *kw) {
@@ -471,9 +473,28 @@ static PyObject *cb_floor_clock(PyObject *self, PyObject *const *args, size_t nf
     g_floor_sink = cf_now();
     RETURN_NONE_FAST;
 }
+static PyObject *cb_floor_enter(PyObject *self, PyObject *const *args, size_t nf,
+                                PyObject *kw) {
+    (void)self, (void)kw;
+    int64_t now = cf_now();
+    if (CF_LIKELY(PyVectorcall_NARGS(nf) >= 1)) cf_floor_enter(args[0], now);
+    RETURN_NONE_FAST;
+}
+static PyObject *cb_floor_leave(PyObject *self, PyObject *const *args, size_t nf,
+                                PyObject *kw) {
+    (void)self, (void)kw;
+    if (CF_LIKELY(PyVectorcall_NARGS(nf) >= 1)) cf_floor_leave(args[0], cf_now());
+    RETURN_NONE_FAST;
+}
 
-PyObject *cf_hooks_floor_callback(int read_clock) {
-    return new_callback(read_clock ? cb_floor_clock : cb_floor_noop);
+PyObject *cf_hooks_floor_callback(int kind) {
+    static const vectorcallfunc fns[] = {cb_floor_noop, cb_floor_clock, cb_floor_enter,
+                                         cb_floor_leave};
+    if (kind < 0 || kind >= (int)(sizeof fns / sizeof fns[0])) {
+        PyErr_Format(PyExc_ValueError, "unknown floor callback kind %d", kind);
+        return NULL;
+    }
+    return new_callback(fns[kind]);
 }
 
 /* Looked up in sys.monitoring.events by name, in g_callbacks' order. */
@@ -617,8 +638,8 @@ const cf_backend cf_backend_monitoring = {"monitoring", mon_install, mon_uninsta
 
 #else
 
-PyObject *cf_hooks_floor_callback(int read_clock) {
-    (void)read_clock;
+PyObject *cf_hooks_floor_callback(int kind) {
+    (void)kind;
     PyErr_SetString(PyExc_NotImplementedError, "sys.monitoring needs Python 3.12 or later");
     return NULL;
 }

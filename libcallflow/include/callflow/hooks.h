@@ -54,11 +54,19 @@ int cf_hooks_pause(int paused);
 int cf_hooks_hold(cf_session *templ);
 
 /* For the benchmark that measures the floor under the tracer's own cost
- * (bench/floor.py): a sys.monitoring callback of the same kind as the
- * tracer's that does nothing (read_clock 0) or only reads the tracer's
- * clock (1).  A new reference, or NULL with NotImplementedError before
- * Python 3.12. */
-PyObject *cf_hooks_floor_callback(int read_clock);
+ * (bench/floor.py): sys.monitoring callbacks of the same kind as the
+ * tracer's that do nothing (CF_FLOOR_DISPATCH), only read the tracer's
+ * clock (CF_FLOOR_CLOCK), or feed a minimal recorder (floorrec.h): a call
+ * or resumption enters (CF_FLOOR_ENTER), a return, yield or unwind leaves
+ * (CF_FLOOR_LEAVE).  A new reference, or NULL with NotImplementedError
+ * before Python 3.12. */
+enum { CF_FLOOR_DISPATCH, CF_FLOOR_CLOCK, CF_FLOOR_ENTER, CF_FLOOR_LEAVE };
+PyObject *cf_hooks_floor_callback(int kind);
+/* Empty the minimal recorder (allocated at the first call): 0, or -1 out
+ * of memory.  Its callbacks record nothing before. */
+int cf_floor_reset(void);
+/* The calls the minimal recorder counted for a code object (tests). */
+uint64_t cf_floor_calls(const void *code);
 
 /* The note a generator, coroutine or async generator object carries for
  * the recorder (its suspension entry's index + 1, recorder.h), for tests:
