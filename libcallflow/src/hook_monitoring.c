@@ -148,17 +148,22 @@ static inline PyObject *on_event(PyObject *const *args, Py_ssize_t nargs, action
 
 /* Outside code called from outside code (a library's internals under the
  * leaf that entered it): a transparent frame, pushed only to keep returns
- * matched.  It needs no time, so the clock is not read.  0: not such a
- * call (or a generator, or task machinery): take the other paths. */
-static inline int push_transparent(cf_tstack *t, uint32_t slot, const cf_coderec *rec,
+ * matched; a generator's or coroutine's carries its key, so that its
+ * suspensions keep matching too (as cf_rec_call pushes it).  It needs no
+ * time, so the clock is not read.  0: not such a call (or task machinery,
+ * a spawn point): take the other paths. */
+static inline int push_transparent(cf_thread *th, cf_tstack *t, const cf_coderec *rec,
                                    PyCodeObject *code) {
     if (CF_UNLIKELY(t->depth == t->cap)) return 0;
-    if ((rec->flags & (CF_CODE_GENLIKE | CF_CODE_SPAWN)) || !((rec->out_mask >> slot) & 1))
-        return 0;
+    if ((rec->flags & CF_CODE_SPAWN) || !((rec->out_mask >> th->solo_slot) & 1)) return 0;
     cf_frame *top = &t->frames[t->depth - 1];
     cf_frame *f = top + 1;
     f->code = code;
     f->key = NULL;
+    if (CF_UNLIKELY(rec->flags & CF_CODE_GENLIKE)) {
+        f->key = frame_key(th);
+        f->nested_at = t->nested_ticks;
+    }
     f->task = 0;
     f->held = 0;
     f->func = rec->func;
@@ -210,7 +215,7 @@ static inline int start_fast(PyObject *const *args, size_t nf) {
     PyCodeObject *code = (PyCodeObject *)args[0];
     if (t->frames[t->depth - 1].kind != CF_FRAME_IN) {
         const cf_coderec *rec = cf_coderec_lookup_current(code);
-        if (rec && push_transparent(t, th->solo_slot, rec, code)) return 1;
+        if (rec && push_transparent(th, t, rec, code)) return 1;
     }
     int64_t now;
     if (CF_UNLIKELY(!cf_now_inline(&now))) return 0;
