@@ -326,15 +326,15 @@ static int to_strv(PyObject *seq, const char *what, char ***out) {
 static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"scope",        "root",    "include",  "exclude",
                              "node_cap",     "backend", "builtins", "root_outside",
-                             "blocking_threshold_ns", NULL};
+                             "blocking_threshold_ns", "skip_collector", NULL};
     const char *scope = "all", *root = NULL, *backend = NULL;
     PyObject *include = NULL, *exclude = NULL;
     unsigned int node_cap = 0;
-    int builtins = 0, root_outside = 0;
+    int builtins = 0, root_outside = 0, skip_collector = 0;
     long long blocking_ns = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|szOOIzppL:Session", kwlist, &scope, &root,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|szOOIzppLp:Session", kwlist, &scope, &root,
                                      &include, &exclude, &node_cap, &backend, &builtins,
-                                     &root_outside, &blocking_ns))
+                                     &root_outside, &blocking_ns, &skip_collector))
         return NULL;
     if (blocking_ns < 0) {
         PyErr_SetString(PyExc_ValueError, "blocking_threshold_ns must be >= 0 (0: the default)");
@@ -343,6 +343,7 @@ static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     cf_scope sc = {0};
     sc.builtins = builtins;
     sc.root_outside = root_outside;
+    sc.skip_collector = skip_collector;
     if (strcmp(scope, "all") == 0) sc.mode = CF_SCOPE_ALL;
     else if (strcmp(scope, "project") == 0) sc.mode = CF_SCOPE_PROJECT;
     else if (strcmp(scope, "prefixes") == 0) sc.mode = CF_SCOPE_PREFIXES;
@@ -1218,6 +1219,27 @@ static PyObject *mod_set_paused(PyObject *mod, PyObject *arg) {
     return PyBool_FromLong(was);
 }
 
+/* gc.callbacks entries that tell the hooks when the collector runs
+ * (cf_hooks_collecting): collector_start goes first in the list and acts
+ * on "start", collector_stop last and acts on "stop", so that the other
+ * callbacks run inside the window in both phases. */
+static int collector_phase_is(PyObject *args, const char *phase) {
+    PyObject *p = PyTuple_GET_SIZE(args) >= 1 ? PyTuple_GET_ITEM(args, 0) : NULL;
+    return p && PyUnicode_Check(p) && PyUnicode_CompareWithASCIIString(p, phase) == 0;
+}
+
+static PyObject *mod_collector_start(PyObject *mod, PyObject *args) {
+    (void)mod;
+    if (collector_phase_is(args, "start")) cf_hooks_collecting(1);
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_collector_stop(PyObject *mod, PyObject *args) {
+    (void)mod;
+    if (collector_phase_is(args, "stop")) cf_hooks_collecting(0);
+    Py_RETURN_NONE;
+}
+
 /* bench/floor.py's callbacks, by name (callflow/hooks.h). */
 static PyObject *mod_floor_callback(PyObject *mod, PyObject *arg) {
     (void)mod;
@@ -1326,6 +1348,11 @@ static PyMethodDef module_methods[] = {
      "floor_callback(kind): a sys.monitoring callback like the tracer's that does nothing "
      "('dispatch'), only reads its clock ('clock'), or enters or leaves a frame of the minimal "
      "recorder ('enter', 'leave'): bench/floor.py's floors (3.12+)."},
+    {"collector_start", mod_collector_start, METH_VARARGS,
+     "gc.callbacks entry, first in the list: the collector starts running on this thread "
+     "(sessions made with skip_collector=True record none of its calls)."},
+    {"collector_stop", mod_collector_stop, METH_VARARGS,
+     "gc.callbacks entry, last in the list: the collector stopped running on this thread."},
     {"floor_reset", mod_floor_reset, METH_NOARGS,
      "Empty the minimal recorder (bench/floor.py); its callbacks record nothing before."},
     {"floor_calls", mod_floor_calls, METH_O,

@@ -40,9 +40,26 @@ def ids_hold(sorted_ids: Any, obj: object) -> bool:
     array.array("Q"); allocates nothing."""
     ...
 
-def floor_callback(read_clock: bool) -> Any:
-    """A sys.monitoring callback like the tracer's that does nothing, or
-    only reads the tracer's clock (bench/floor.py; Python 3.12+)."""
+def floor_callback(kind: str) -> Any:
+    """A sys.monitoring callback like the tracer's that does nothing
+    ("dispatch"), only reads the tracer's clock ("clock"), or enters or
+    leaves a frame of the minimal recorder ("enter", "leave"):
+    bench/floor.py's floors (Python 3.12+)."""
+
+def floor_reset() -> None:
+    """Empty the minimal recorder (bench/floor.py)."""
+
+def floor_calls(code: Any) -> int:
+    """The calls the minimal recorder counted for a code object."""
+
+def collector_start(phase: str, info: Any) -> None:
+    """gc.callbacks entry, first in the list: on "start", the collector
+    runs on this thread (sessions made with skip_collector record none of
+    its calls)."""
+
+def collector_stop(phase: str, info: Any) -> None:
+    """gc.callbacks entry, last in the list: on "stop", the collector
+    stopped running on this thread."""
 
 def set_paused(paused: bool) -> bool:
     """Stop (True) or resume (False) recording the calling thread's events,
@@ -109,7 +126,10 @@ class Session:
     events on 3.12+, through the "profile" backend before 3.12.
     ``root_outside``: the scope is opened by code outside it (a test
     runner), so the top level's calls into outside code are not recorded
-    (in-scope code they call attaches to the root)."""
+    (in-scope code they call attaches to the root).  ``skip_collector``:
+    calls the garbage collector makes (finalizers, weakref callbacks) are
+    not recorded while collector_start/collector_stop mark its runs in
+    gc.callbacks (pytest_callflow.collector)."""
 
     def __init__(
         self,
@@ -122,6 +142,7 @@ class Session:
         builtins: bool = False,
         root_outside: bool = False,
         blocking_threshold_ns: int = 0,
+        skip_collector: bool = False,
     ) -> None:
         """``blocking_threshold_ns``: an asyncio task step longer than this is
         reported as blocking the event loop (0: the default, 100 ms)."""

@@ -231,7 +231,11 @@ static __attribute__((noinline)) PyObject *start_slow(PyObject *const *args, siz
         int64_t now = cf_now();
         PyCodeObject *code = (PyCodeObject *)args[0];
         CF_FOR_EACH_SLOT(mask, slot) {
-            if (!push_cached(th, cf_slots[slot].session, th->stacks[slot], code, now)) break;
+            /* While the collector runs, a session that skips its calls
+             * takes the full path (cf_rec_push), never its caches. */
+            if (th->stacks[slot]->collecting ||
+                !push_cached(th, cf_slots[slot].session, th->stacks[slot], code, now))
+                break;
             done |= 1u << slot;
         }
         if (mask && done == mask) Py_RETURN_NONE;

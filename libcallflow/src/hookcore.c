@@ -62,6 +62,7 @@ cf_thread *cf_thread_sync(void) {
         if (t) {
             th->stacks[slot] = t;
             th->mask |= 1u << slot;
+            t->collecting = th->collecting && sl->session->scope.skip_collector;
         }
     }
     if (th->busy) th->mask = 0;
@@ -71,7 +72,7 @@ cf_thread *cf_thread_sync(void) {
         if (th->stacks[slot])
             th->stacks[slot]->note_writer = th->mask && slot == (uint32_t)__builtin_ctz(th->mask);
     th->solo = NULL;
-    if (th->mask && !(th->mask & (th->mask - 1))) {
+    if (th->mask && !(th->mask & (th->mask - 1)) && !th->collecting) {
         th->solo_slot = (uint32_t)__builtin_ctz(th->mask);
         th->solo = th->stacks[th->solo_slot];
         th->solo_session = cf_slots[th->solo_slot].session;
@@ -311,6 +312,18 @@ int cf_hooks_pause(int paused) {
     cf_thread *th = cf_thread_current();
     if (!th) return -1;
     return cf_thread_set_busy(th, paused);
+}
+
+void cf_hooks_collecting(int on) {
+    cf_thread *th = cf_tls;
+    if (!th) {
+        if (!on || !cf_slots_mask) return;
+        if (!(th = cf_thread_sync())) return;
+    }
+    on = on != 0;
+    if (th->collecting == on) return;
+    th->collecting = on;
+    th->gen = 0; /* the next event marks the stacks and turns solo off or on */
 }
 
 CF_HIDDEN cf_session *cf_idle_template;

@@ -59,6 +59,10 @@ typedef struct cf_thread {
     cf_tstack *solo;
     cf_session *solo_session;
     uint32_t solo_slot;
+    /* The garbage collector runs on this thread (cf_hooks_collecting): the
+     * stacks of sessions that skip its calls are marked, and the fast paths
+     * are off meanwhile (solo is NULL). */
+    int collecting;
 } cf_thread;
 
 extern _Thread_local CF_HIDDEN cf_thread *cf_tls __attribute__((tls_model("initial-exec")));

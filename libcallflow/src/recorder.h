@@ -145,6 +145,9 @@ struct cf_tstack {
     size_t outer_alloc;
     int outer_lost;       /* a step could not be saved (no memory) */
     int64_t nested_ticks; /* total time of nested steps ended on this stack */
+    int collecting;       /* the collector runs on this thread and the session
+                             skips its calls (cf_scope.skip_collector): new
+                             frames are transparent (cf_rec_push) */
     int note_writer;      /* this session files its suspensions of this
                              thread's generators in their notes (set by the
                              hooks for one session per thread) */
@@ -255,7 +258,8 @@ static inline void cf_rec_push(cf_session *s, cf_tstack *t, uint32_t func, int c
     cf_frame *f = cf_rec_push_frame(s, t, func, code, key, now);
     if (!f) return;
     cf_frame *top = f - 1;
-    if (cls == CF_CLASS_IN || (cls == CF_CLASS_OUT && top->kind == CF_FRAME_IN)) {
+    if (CF_LIKELY(!t->collecting) &&
+        (cls == CF_CLASS_IN || (cls == CF_CLASS_OUT && top->kind == CF_FRAME_IN))) {
         f->kind = cls == CF_CLASS_IN ? CF_FRAME_IN : CF_FRAME_LEAF;
         f->rec = t->depth;
         f->ovf = CF_NO_NODE;

@@ -140,6 +140,7 @@ cf_session *cf_session_new(const cf_scope *scope, uint32_t node_cap) {
     s->scope.mode = scope ? scope->mode : CF_SCOPE_ALL;
     s->scope.builtins = scope ? scope->builtins : 0;
     s->scope.root_outside = scope ? scope->root_outside : 0;
+    s->scope.skip_collector = scope ? scope->skip_collector : 0;
     if (scope && scope->root) {
         size_t n = strlen(scope->root);
         s->scope.root = malloc(n + 2);

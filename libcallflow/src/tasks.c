@@ -263,7 +263,7 @@ void cf_rec_call_genlike(cf_session *s, cf_tstack *t, uint32_t func, int cls,
      * frame keeps its binding across suspensions). */
     int top_recorded = top->kind != CF_FRAME_TRANSPARENT;
     uint32_t parent = top->node;
-    if (cls != CF_CLASS_IN || !func_is(func, CF_FUNC_COROUTINE) ||
+    if (t->collecting || cls != CF_CLASS_IN || !func_is(func, CF_FUNC_COROUTINE) ||
         (top_recorded && func_is(top->func, CF_FUNC_COROUTINE | CF_FUNC_ASYNC_GENERATOR))) {
         /* Never a task's outermost coroutine, whatever runs: what decided it
          * is the two functions and a recorded frame on top, which is what

@@ -74,6 +74,33 @@ Test(session, nested_calls_give_tree_functions_and_edges) {
     cf_graph_free(g);
 }
 
+Test(session, calls_while_collecting_are_transparent_and_returns_still_match) {
+    /* f runs; the collector starts in it and its finalizer calls g and f
+     * (f is running below: its inner return must not end the outer f);
+     * then f calls g itself. */
+    cf_rec_call(s, t, F, CF_CLASS_IN, &code_f, NULL, 0);
+    t->collecting = 1;
+    cf_rec_call(s, t, G, CF_CLASS_IN, &code_g, NULL, 10);
+    cf_rec_return(s, t, &code_g, 20);
+    cf_rec_call(s, t, F, CF_CLASS_IN, &code_f, NULL, 21);
+    cf_rec_return(s, t, &code_f, 30);
+    t->collecting = 0;
+    cf_rec_call(s, t, G, CF_CLASS_IN, &code_g, NULL, 40);
+    cf_rec_return(s, t, &code_g, 45);
+    cf_rec_return(s, t, &code_f, 50);
+    cf_graph *g = cf_session_graph(s, 60);
+    cr_assert_not_null(g);
+    const cf_gfunc *f = find(g, "m:f"), *gg = find(g, "m:g");
+    cr_assert_eq(f->calls, 1, "the finalizer's f is not a call");
+    cr_assert_eq(gg->calls, 1, "nor its g");
+    cr_assert_eq(f->total_ns, 50, "the outer f ended at its own return");
+    cr_assert_eq(f->self_ns, 45, "the collection's time is f's own");
+    cr_assert_eq(edge(g, "m:f", "m:g")->calls, 1);
+    cr_assert_null(edge(g, "m:f", "m:f"));
+    cr_assert_eq(g->nnodes, 3);
+    cf_graph_free(g);
+}
+
 Test(session, recursion_counts_inclusive_time_once) {
     /* f -> f -> f, each level 10 of its own. */
     cf_rec_call(s, t, F, CF_CLASS_IN, &code_f, NULL, 0);

@@ -43,6 +43,12 @@ int cf_hooks_stop(cf_session *s);
  * sessions, e.g. while the tracer's own Python helpers run.  Returns the
  * previous state, or -1 when out of memory. */
 int cf_hooks_pause(int paused);
+/* The garbage collector starts (on) or stops running on the calling
+ * thread (from gc.callbacks): sessions that skip its calls
+ * (cf_scope.skip_collector) push what starts meanwhile as transparent
+ * frames, so that its finalizers are not recorded and returns still
+ * match. */
+void cf_hooks_collecting(int on);
 
 /* Keep the sys.monitoring backend installed between sessions (3.12+; a
  * no-op before): a test runner starts and stops one session per test, and

@@ -46,6 +46,12 @@ typedef struct cf_scope {
      * level, calls into outside code are not recorded, as below any other
      * outside code; in-scope code called from there attaches to the root. */
     int root_outside;
+    /* Calls the garbage collector makes (finalizers, weakref callbacks)
+     * are not recorded: they run wherever a collection happens to start,
+     * often in a later test than the garbage's, so their counts would move
+     * from run to run.  The hooks learn of collections from gc.callbacks
+     * (cf_hooks_collecting). */
+    int skip_collector;
 } cf_scope;
 
 /* Copies the scope's strings.  node_cap 0 means CF_DEFAULT_NODE_CAP. */
