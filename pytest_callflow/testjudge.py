@@ -158,13 +158,19 @@ RUNNER_MODULES = ("_pytest", "pluggy", "pytest", "py", "unittest.async_case", "u
                   "unittest.suite")
 
 
+SKIP_COLLECTOR = True  # False only to show what the collector's calls do (tests)
+
+
 def new_test_session(scope: Any, rootdir: str, runner: Sequence[str]) -> "_native.Session":
     """A session for one test: opened from outside the scope (the runner
     calling the test is not recorded, whatever the scope), with the runner's
     modules excluded, so that a test calling a runner helper (pytest.raises)
     records no runner internals either: a baseline holds the project's calls
-    only, whatever pytest version or plugins run it."""
+    only, whatever pytest version or plugins run it.  Calls the garbage
+    collector makes are skipped (collector.py): run within
+    collector_marked()."""
     if isinstance(scope, list):
-        return _native.Session(scope="prefixes", include=scope, exclude=runner, root_outside=True)
+        return _native.Session(scope="prefixes", include=scope, exclude=runner, root_outside=True,
+                               skip_collector=SKIP_COLLECTOR)
     return _native.Session(scope=scope, root=rootdir if scope == "project" else None,
-                           exclude=runner, root_outside=True)
+                           exclude=runner, root_outside=True, skip_collector=SKIP_COLLECTOR)
