@@ -24,19 +24,27 @@ def mark_collector() -> None:
 
     The start mark goes first in ``gc.callbacks`` and the stop mark last, so
     that the program's own callbacks run inside the window in both phases
-    and are skipped too.
+    and are skipped too.  The stop mark is added first: a collection
+    between the two additions must not see a start without its stop.  (If
+    a program's callback edits ``gc.callbacks`` during "stop", CPython skips
+    the entries after it; the tracer then notices that no collection runs
+    any more, libcallflow/src/gcstate.c.)
     """
-    gc.callbacks.insert(0, _native.collector_start)
     gc.callbacks.append(_native.collector_stop)
+    gc.callbacks.insert(0, _native.collector_start)
 
 
 def unmark_collector() -> None:
-    """Stop marking collections (the marks may already be gone)."""
-    for callback in (_native.collector_start, _native.collector_stop):
-        try:
-            gc.callbacks.remove(callback)
-        except ValueError:  # the program emptied gc.callbacks
-            pass
+    """Stop marking collections: the marks mark_collector added go (the
+    first start mark and the last stop mark, so that nested marks unwind in
+    order; either may be gone already)."""
+    callbacks = gc.callbacks
+    if _native.collector_start in callbacks:
+        callbacks.remove(_native.collector_start)
+    for i in range(len(callbacks) - 1, -1, -1):
+        if callbacks[i] is _native.collector_stop:
+            del callbacks[i]
+            break
     # Never leave the thread marked, even if a finalizer removed the stop
     # mark while its collection ran.
     _native.collector_stop("stop", {})

@@ -154,13 +154,19 @@ def _make_result_class(session: _Session) -> type:
             recording = session.new_session()
             self._cf_session: Optional[_native.Session] = recording
             mark_collector()
-            recording.start()  # last: nothing of ours is recorded
+            try:
+                recording.start()  # last: nothing of ours is recorded
+            except BaseException:
+                unmark_collector()
+                raise
 
         def stopTest(self, test: unittest.TestCase) -> None:
             recording = getattr(self, "_cf_session", None)
             if recording is not None:
-                recording.stop()  # first
-                unmark_collector()
+                try:
+                    recording.stop()  # first
+                finally:
+                    unmark_collector()
                 self._cf_session = None
                 self._judge(test, recording)
             super().stopTest(test)

@@ -86,6 +86,43 @@ def test_the_marks_leave_gc_callbacks_as_they_were_and_the_thread_unmarked() -> 
     assert CallGraph(session.graph()).calls(qn(collected.inner)) == 1
 
 
+def test_nested_marks_unwind_in_order() -> None:
+    """A traced test (the plugin's marks) that marks collections itself."""
+    mark_collector()
+    try:
+        before = list(gc.callbacks)
+        with collector_marked():
+            assert gc.callbacks.count(_native.collector_stop) == before.count(_native.collector_stop) + 1
+        assert gc.callbacks == before
+    finally:
+        unmark_collector()
+
+
+def test_a_callback_that_edits_gc_callbacks_does_not_leave_the_thread_marked() -> None:
+    """A one-shot callback removing itself during "stop" shifts the list:
+    CPython skips the stop mark after it.  The tracer sees the collection
+    is over at the next event and records the rest of the program."""
+    def once(phase: str, info: dict) -> None:
+        if phase == "stop":
+            gc.callbacks.remove(once)
+
+    gc.callbacks.append(once)
+    session = _native.Session(scope="all", skip_collector=True)
+    try:
+        with collector_marked():
+            session.start()
+            try:
+                gc.collect()
+                for _ in range(10):
+                    collected.inner()
+            finally:
+                session.stop()
+    finally:
+        if once in gc.callbacks:
+            gc.callbacks.remove(once)
+    assert CallGraph(session.graph()).calls(qn(collected.inner)) == 10
+
+
 LOOPS_LEFT_OPEN = """
     import asyncio
     import gc

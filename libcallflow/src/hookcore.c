@@ -44,6 +44,9 @@ cf_thread *cf_thread_sync(void) {
         pthread_setspecific(g_thread_key, th);
         cf_tls = th;
     }
+    /* A collector mark whose collection is over: its stop mark was skipped
+     * (gcstate.c). */
+    if (th->collecting && !cf_gc_running()) th->collecting = 0;
     th->mask = 0;
     for (uint32_t slot = 0; slot < CF_MAX_SESSIONS; slot++) {
         th->stacks[slot] = NULL;
@@ -77,7 +80,8 @@ cf_thread *cf_thread_sync(void) {
         th->solo = th->stacks[th->solo_slot];
         th->solo_session = cf_slots[th->solo_slot].session;
     }
-    th->gen = cf_scope_gen;
+    /* While marked, every event comes back here to check the mark. */
+    th->gen = th->collecting ? 0 : cf_scope_gen;
     return th;
 }
 

@@ -70,6 +70,9 @@ extern _Thread_local CF_HIDDEN cf_thread *cf_tls __attribute__((tls_model("initi
 /* Recompute the calling thread's view of the slots (slow path). */
 cf_thread *cf_thread_sync(void);
 
+/* Whether the interpreter's garbage collector is running (gcstate.c). */
+int cf_gc_running(void);
+
 /* Enter or leave a busy stretch; returns the previous state. */
 static inline int cf_thread_set_busy(cf_thread *th, int busy) {
     int was = th->busy;
