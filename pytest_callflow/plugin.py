@@ -19,6 +19,7 @@ import pytest
 from . import _native
 from . import baseline as store_mod
 from . import gate
+from . import hashseed
 from . import leaks
 from .collector import collector_marked
 from .graph import CallGraph, _View
@@ -159,6 +160,30 @@ def module_and_key(item: pytest.Item, rootdir: str) -> Tuple[Optional[str], str]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: List[str]) -> Any:
+    """Outermost, before output is captured: a traced run started with a
+    random hash seed starts again with a fixed one (hashseed.py)."""
+    if _enabled_early(early_config):
+        hashseed.restart_with_fixed_seed(early_config)
+    return (yield)
+
+
+def _enabled_early(config: pytest.Config) -> bool:
+    """Settings.enabled, from what is known before the conftests load."""
+    ns = config.known_args_namespace
+    if getattr(ns, "callflow_update", False) or getattr(ns, "callflow_html", None):
+        return True
+    flag = getattr(ns, "callflow", None)
+    if flag is not None:
+        return bool(flag)
+    try:
+        return bool(config.getini("callflow"))
+    except (ValueError, KeyError):
+        return False  # a wrong ini value is reported once the settings are read
 
 
 def pytest_configure(config: pytest.Config) -> None:

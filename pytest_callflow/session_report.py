@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import baseline as store_mod
+from . import hashseed
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -192,6 +193,11 @@ class SessionResults:
         n = len(self.results)
         line(f"{n} test{'' if n == 1 else 's'} traced ({counts or 'none'}); baselines in "
              f"{self._rel(self.settings.directory)}/, Python {self.python}")
+        if hashseed.seed_is_random():
+            line("the hash seed is random in this run (pytest was started by another program, "
+                 "which --callflow cannot restart): calls that depend on the order of a set of "
+                 "strings may differ from their baselines; set PYTHONHASHSEED (e.g. 0)",
+                 yellow=True)
         self._errors(line, by_verdict.get("error", []))
         self._list(line, by_verdict, "regressed", "regressions", red=True)
         self._list(line, by_verdict, "warning", "warnings (not failing)", yellow=True)
