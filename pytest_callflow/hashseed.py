@@ -63,7 +63,22 @@ def restart_with_fixed_seed(config: pytest.Config) -> bool:
     the run goes on as it is, its seed random."""
     if not seed_is_random():
         return True
-    command = restart_command(config)
+    return _exec_with_fixed_seed(restart_command(config))
+
+
+def restart_module_with_fixed_seed(module: str) -> bool:
+    """As restart_with_fixed_seed, for ``python -m module`` (the unittest
+    runner's command line)."""
+    if not seed_is_random():
+        return True
+    if os.name != "posix":
+        return False
+    orig = getattr(sys, "orig_argv", None)
+    return _exec_with_fixed_seed(list(orig) if orig else
+                                 [sys.executable, "-m", module, *sys.argv[1:]])
+
+
+def _exec_with_fixed_seed(command: Optional[List[str]]) -> bool:
     if command is None:
         return False
     env = dict(os.environ, PYTHONHASHSEED=FIXED_SEED)

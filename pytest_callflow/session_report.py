@@ -194,9 +194,9 @@ class SessionResults:
         line(f"{n} test{'' if n == 1 else 's'} traced ({counts or 'none'}); baselines in "
              f"{self._rel(self.settings.directory)}/, Python {self.python}")
         if hashseed.seed_is_random():
-            line("the hash seed is random in this run (pytest was started by another program, "
-                 "which --callflow cannot restart): calls that depend on the order of a set of "
-                 "strings may differ from their baselines; set PYTHONHASHSEED (e.g. 0)",
+            line("the hash seed is random in this run (started from another program, which "
+                 "cannot be restarted): calls that depend on the order of a set of strings may "
+                 "differ from their baselines; set PYTHONHASHSEED (e.g. 0)",
                  yellow=True)
         self._errors(line, by_verdict.get("error", []))
         self._list(line, by_verdict, "regressed", "regressions", red=True)

@@ -21,6 +21,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 from . import _native
 from . import baseline as store_mod
 from . import gate
+from . import hashseed
 from .graph import CallGraph
 from .session_report import SessionResults
 from .collector import mark_collector, unmark_collector
@@ -257,4 +258,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
+    # Run from the command line: with a fixed hash seed, as the plugin (hashseed.py).
+    hashseed.restart_module_with_fixed_seed("pytest_callflow.unittest")
     sys.exit(main())

@@ -59,3 +59,22 @@ def test_a_run_started_by_another_program_says_its_seed_is_random(project: Proje
     result = project.run("--callflow")  # pytest.main() inside this process
     result.assert_outcomes(passed=1)
     assert "hash seed is random in this run" in text(result)
+
+
+UNITTEST_PROBE = """
+    import os
+    import sys
+    import unittest
+
+
+    class TestSeed(unittest.TestCase):
+        def test_seed(self):
+            print("SEED", os.environ.get("PYTHONHASHSEED"), sys.flags.hash_randomization)
+"""
+
+
+def test_the_unittest_runner_starts_again_with_a_fixed_seed(project: Project) -> None:
+    project.write("test_useed.py", UNITTEST_PROBE)
+    result = project.pytester.run(sys.executable, "-m", "pytest_callflow.unittest",
+                                  "test_useed", timeout=120)
+    assert _seed(result) == "SEED 0 0"
