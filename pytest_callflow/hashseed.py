@@ -8,7 +8,8 @@ report a regression that is only the seed.  So a ``pytest --callflow`` run
 started from the command line without PYTHONHASHSEED runs itself again, once,
 at start-up, with PYTHONHASHSEED=0.  Set PYTHONHASHSEED yourself (any value,
 or ``random``) and it is left as it is.  A run that cannot start again (pytest
-called from another program, Windows) says so in its summary.
+called from another program, under an IDE's debugger, Windows) says so in its
+summary.
 """
 
 from __future__ import annotations
@@ -78,8 +79,12 @@ def restart_module_with_fixed_seed(module: str) -> bool:
                                  [sys.executable, "-m", module, *sys.argv[1:]])
 
 
+# A debugger attached to this process (an IDE's) would lose it.
+DEBUGGERS = ("debugpy", "pydevd")
+
+
 def _exec_with_fixed_seed(command: Optional[List[str]]) -> bool:
-    if command is None:
+    if command is None or any(name in sys.modules for name in DEBUGGERS):
         return False
     env = dict(os.environ, PYTHONHASHSEED=FIXED_SEED)
     sys.stdout.flush()
