@@ -2,6 +2,7 @@
 by libcallflow's rule engine: the same work traced twice is no change, a
 real slowdown and a call increase are found."""
 
+import gc
 import time
 from pathlib import Path
 from typing import Any, Dict
@@ -46,8 +47,16 @@ def spin_then_fib(n: int) -> None:
 
 
 def traced(fn: Any, *args: Any) -> CallGraph:
-    with trace_scope() as g:
-        fn(*args)
+    # The collector stays out of the times compared here: after a long test
+    # session its full collections take tens of ms under the sanitizers,
+    # which would land in whichever function it interrupted.
+    gc.collect()
+    gc.disable()
+    try:
+        with trace_scope() as g:
+            fn(*args)
+    finally:
+        gc.enable()
     return g
 
 
