@@ -281,7 +281,44 @@ typedef struct {
     char *backend; /* requested backend or NULL */
     const char *ran_on; /* the backend it last recorded with (a static name), or NULL */
     char *scope_text;
+    int skip_collector; /* marks the collector's runs while it runs (below) */
+    int marked;         /* its marks are in gc.callbacks */
 } SessionObject;
+
+/* A session that skips the collector's calls (cf_scope.skip_collector)
+ * keeps two entries in gc.callbacks while it runs: collector_start first,
+ * acting on "start", and collector_stop last, acting on "stop", so that
+ * the program's own callbacks run inside the window in both phases.  The
+ * list is the collector's own (gc.callbacks as the module was made: a
+ * program rebinding the name does not change what the collector calls). */
+static PyObject *g_gc_callbacks;
+static PyObject *g_collector_start, *g_collector_stop; /* the module's functions */
+
+static int mark_collector(void) {
+    /* The stop mark first: a collection between the two additions must
+     * not see a start without its stop. */
+    if (PyList_Append(g_gc_callbacks, g_collector_stop) < 0) return -1;
+    return PyList_Insert(g_gc_callbacks, 0, g_collector_start);
+}
+
+/* The marks go: the first start mark and the last stop mark, so that
+ * nested sessions unwind in order; either may be gone (the program may
+ * edit gc.callbacks).  The thread is left unmarked whatever happened, even
+ * if a finalizer removed the stop mark while its collection ran. */
+static void unmark_collector(void) {
+    PyObject *list = g_gc_callbacks;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++)
+        if (PyList_GET_ITEM(list, i) == g_collector_start) {
+            if (PyList_SetSlice(list, i, i + 1, NULL) < 0) PyErr_Clear();
+            break;
+        }
+    for (Py_ssize_t i = PyList_GET_SIZE(list) - 1; i >= 0; i--)
+        if (PyList_GET_ITEM(list, i) == g_collector_stop) {
+            if (PyList_SetSlice(list, i, i + 1, NULL) < 0) PyErr_Clear();
+            break;
+        }
+    cf_hooks_collecting(0);
+}
 
 static void free_strv(char **v) {
     for (size_t i = 0; v && v[i]; i++) free(v[i]);
@@ -387,6 +424,7 @@ static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
         if (self->s) cf_session_set_blocking_threshold(self->s, blocking_ns);
         self->backend = backend ? strdup(backend) : NULL;
         self->scope_text = strdup(scope);
+        self->skip_collector = skip_collector;
         if (!self->s || (backend && !self->backend) || !self->scope_text) {
             Py_DECREF(self);
             self = NULL;
@@ -399,6 +437,7 @@ static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
 }
 
 static void Session_dealloc(SessionObject *self) {
+    if (self->marked) unmark_collector();
     if (self->s) {
         if (cf_session_running(self->s) && cf_hooks_stop(self->s) < 0) PyErr_WriteUnraisable(NULL);
         cf_session_free(self->s);
@@ -410,14 +449,32 @@ static void Session_dealloc(SessionObject *self) {
 
 static PyObject *Session_start(SessionObject *self, PyObject *unused) {
     (void)unused;
-    if (cf_hooks_start(self->s, self->backend) < 0) return NULL;
+    if (self->skip_collector && !self->marked) {
+        if (mark_collector() < 0) {
+            unmark_collector();
+            return NULL;
+        }
+        self->marked = 1;
+    }
+    if (cf_hooks_start(self->s, self->backend) < 0) {
+        if (!cf_session_running(self->s) && self->marked) {
+            unmark_collector();
+            self->marked = 0;
+        }
+        return NULL;
+    }
     self->ran_on = cf_hooks_running_backend();
     Py_RETURN_NONE;
 }
 
 static PyObject *Session_stop(SessionObject *self, PyObject *unused) {
     (void)unused;
-    if (cf_hooks_stop(self->s) < 0) return NULL;
+    int rc = cf_hooks_stop(self->s);
+    if (self->marked) {
+        unmark_collector();
+        self->marked = 0;
+    }
+    if (rc < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -1219,10 +1276,9 @@ static PyObject *mod_set_paused(PyObject *mod, PyObject *arg) {
     return PyBool_FromLong(was);
 }
 
-/* gc.callbacks entries that tell the hooks when the collector runs
- * (cf_hooks_collecting): collector_start goes first in the list and acts
- * on "start", collector_stop last and acts on "stop", so that the other
- * callbacks run inside the window in both phases. */
+/* The gc.callbacks entries that tell the hooks when the collector runs
+ * (cf_hooks_collecting), added by sessions that skip its calls
+ * (mark_collector). */
 static int collector_phase_is(PyObject *args, const char *phase) {
     PyObject *p = PyTuple_GET_SIZE(args) >= 1 ? PyTuple_GET_ITEM(args, 0) : NULL;
     return p && PyUnicode_Check(p) && PyUnicode_CompareWithASCIIString(p, phase) == 0;
@@ -1349,8 +1405,9 @@ static PyMethodDef module_methods[] = {
      "('dispatch'), only reads its clock ('clock'), or enters or leaves a frame of the minimal "
      "recorder ('enter', 'leave'): bench/floor.py's floors (3.12+)."},
     {"collector_start", mod_collector_start, METH_VARARGS,
-     "gc.callbacks entry, first in the list: the collector starts running on this thread "
-     "(sessions made with skip_collector=True record none of its calls)."},
+     "gc.callbacks entry, first in the list while a session made with skip_collector=True "
+     "runs: the collector starts running on this thread (the session records none of its "
+     "calls)."},
     {"collector_stop", mod_collector_stop, METH_VARARGS,
      "gc.callbacks entry, last in the list: the collector stopped running on this thread."},
     {"floor_reset", mod_floor_reset, METH_NOARGS,
@@ -1381,6 +1438,17 @@ PyMODINIT_FUNC PyInit__native(void) {
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (!m) return NULL;
+    PyObject *gc = PyImport_ImportModule("gc");
+    g_gc_callbacks = gc ? PyObject_GetAttrString(gc, "callbacks") : NULL;
+    Py_XDECREF(gc);
+    g_collector_start = PyObject_GetAttrString(m, "collector_start");
+    g_collector_stop = PyObject_GetAttrString(m, "collector_stop");
+    if (!g_gc_callbacks || !PyList_Check(g_gc_callbacks) || !g_collector_start ||
+        !g_collector_stop) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ImportError, "gc.callbacks is not a list");
+        Py_DECREF(m);
+        return NULL;
+    }
     PyObject *backends = PyTuple_New(0);
     for (const char *const *b = cf_hooks_backends(); backends && *b; b++) {
         PyObject *name = PyUnicode_FromString(*b);

@@ -128,8 +128,8 @@ class Session:
     runner), so the top level's calls into outside code are not recorded
     (in-scope code they call attaches to the root).  ``skip_collector``:
     calls the garbage collector makes (finalizers, weakref callbacks) are
-    not recorded while collector_start/collector_stop mark its runs in
-    gc.callbacks (pytest_callflow.collector)."""
+    not recorded: while the session runs, collector_start (first) and
+    collector_stop (last) in gc.callbacks mark the collector's runs."""
 
     def __init__(
         self,

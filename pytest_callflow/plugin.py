@@ -21,7 +21,6 @@ from . import baseline as store_mod
 from . import gate
 from . import hashseed
 from . import leaks
-from .collector import collector_marked
 from .graph import CallGraph, _View
 from .scope import LiveCallGraph, session_view
 from .report_carry import CarriesReportAttribute
@@ -400,13 +399,12 @@ class CallflowPlugin(CarriesReportAttribute):
             return (yield)
         state = self._state(item)
         policy = self._policy(item, state)
-        with collector_marked():
-            state.session.start()
-            try:
-                result = yield
-            finally:
-                state.session.stop()
-                state.call_done = True
+        state.session.start()
+        try:
+            result = yield
+        finally:
+            state.session.stop()
+            state.call_done = True
         if self.full and policy.compare_time:
             self._repeat_for_times(item, state)
         return result
@@ -417,12 +415,11 @@ class CallflowPlugin(CarriesReportAttribute):
         state.samples.append(store_mod.times_from_graph(state.graph.snapshot()))
         for _ in range(self.settings.time_repeats - 1):
             session = self._new_session()
-            with collector_marked():
-                session.start()
-                try:
-                    item.runtest()
-                finally:
-                    session.stop()
+            session.start()
+            try:
+                item.runtest()
+            finally:
+                session.stop()
             run = CallGraph(session.graph())
             state.samples.append(store_mod.times_from_graph(run))
 
@@ -560,12 +557,11 @@ class _SetupTracer(_PhaseTracer):
         if not plugin._traced(item):
             return (yield)
         session = plugin._state(item).session
-        with collector_marked():
-            session.start()
-            try:
-                return (yield)
-            finally:
-                session.stop()
+        session.start()
+        try:
+            return (yield)
+        finally:
+            session.stop()
 
 
 class _TeardownTracer(_PhaseTracer):
@@ -576,12 +572,11 @@ class _TeardownTracer(_PhaseTracer):
         state = item.stash.get(_STATE, None)
         if state is None or not state.call_done:
             return (yield)
-        with collector_marked():
-            state.session.start()
-            try:
-                return (yield)
-            finally:
-                state.session.stop()
+        state.session.start()
+        try:
+            return (yield)
+        finally:
+            state.session.stop()
 
 
 def _runner_modules(config: pytest.Config, rootdir: str) -> List[str]:

@@ -167,8 +167,8 @@ def new_test_session(scope: Any, rootdir: str, runner: Sequence[str]) -> "_nativ
     modules excluded, so that a test calling a runner helper (pytest.raises)
     records no runner internals either: a baseline holds the project's calls
     only, whatever pytest version or plugins run it.  Calls the garbage
-    collector makes are skipped (collector.py): run within
-    collector_marked()."""
+    collector makes are not recorded: they run wherever a collection
+    happens to start, often in a later test than the garbage's."""
     if isinstance(scope, list):
         return _native.Session(scope="prefixes", include=scope, exclude=runner, root_outside=True,
                                skip_collector=SKIP_COLLECTOR)

@@ -24,7 +24,6 @@ from . import gate
 from . import hashseed
 from .graph import CallGraph
 from .session_report import SessionResults
-from .collector import mark_collector, unmark_collector
 from .testjudge import RUNNER_MODULES, TestJudge, new_test_session
 
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -154,20 +153,12 @@ def _make_result_class(session: _Session) -> type:
             self._cf_marks = self._marks()
             recording = session.new_session()
             self._cf_session: Optional[_native.Session] = recording
-            mark_collector()
-            try:
-                recording.start()  # last: nothing of ours is recorded
-            except BaseException:
-                unmark_collector()
-                raise
+            recording.start()  # last: nothing of ours is recorded
 
         def stopTest(self, test: unittest.TestCase) -> None:
             recording = getattr(self, "_cf_session", None)
             if recording is not None:
-                try:
-                    recording.stop()  # first
-                finally:
-                    unmark_collector()
+                recording.stop()  # first
                 self._cf_session = None
                 self._judge(test, recording)
             super().stopTest(test)

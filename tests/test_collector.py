@@ -1,7 +1,7 @@
 """Calls the garbage collector makes (finalizers) are kept out of a test's
-graph: sessions made with skip_collector=True, with the collections marked
-by gc.callbacks (pytest_callflow.collector), record none of them, keep
-returns matched and close the generators the collector finalizes."""
+graph: sessions made with skip_collector=True, which mark the collector's
+runs in gc.callbacks while they run, record none of them, keep returns
+matched and close the generators the collector finalizes."""
 
 import gc
 import sys
@@ -13,7 +13,6 @@ from cfutil import qn
 from plugin_projects import Project, failed_ids, text
 from programs import collected
 from pytest_callflow import _native, testjudge
-from pytest_callflow.collector import collector_marked, mark_collector, unmark_collector
 from pytest_callflow.graph import CallGraph
 
 BACKENDS: List[Optional[str]] = [None] + (["profile"] if sys.version_info < (3, 12) else [])
@@ -21,12 +20,11 @@ BACKENDS: List[Optional[str]] = [None] + (["profile"] if sys.version_info < (3, 
 
 def _trace(skip: bool, backend: Optional[str]) -> CallGraph:
     session = _native.Session(scope="all", skip_collector=skip, backend=backend)
-    with collector_marked():
-        session.start()
-        try:
-            assert collected.program() == 2
-        finally:
-            session.stop()
+    session.start()
+    try:
+        assert collected.program() == 2
+    finally:
+        session.stop()
     return CallGraph(session.graph())
 
 
@@ -64,16 +62,28 @@ def test_the_marks_leave_gc_callbacks_as_they_were_and_the_thread_unmarked() -> 
     gc.callbacks.append(own)
     try:
         before = list(gc.callbacks)
-        with collector_marked():
+        marking = _native.Session(scope="all", skip_collector=True)
+        marking.start()
+        try:
             assert gc.callbacks[0] is _native.collector_start
             assert gc.callbacks[-1] is _native.collector_stop
+        finally:
+            marking.stop()
         assert gc.callbacks == before
+        plain = _native.Session(scope="all")
+        plain.start()
+        try:
+            assert gc.callbacks == before  # a session that records the collector marks nothing
+        finally:
+            plain.stop()
         # A program that empties gc.callbacks while a collection is marked
         # (a finalizer can) leaves no thread stuck in the collector.
-        mark_collector()
-        _native.collector_start("start", {})
-        gc.callbacks.clear()
-        unmark_collector()
+        marking.start()
+        try:
+            _native.collector_start("start", {})
+            gc.callbacks.clear()
+        finally:
+            marking.stop()
         gc.callbacks.append(own)
     finally:
         gc.callbacks.remove(own)
@@ -87,15 +97,20 @@ def test_the_marks_leave_gc_callbacks_as_they_were_and_the_thread_unmarked() -> 
 
 
 def test_nested_marks_unwind_in_order() -> None:
-    """A traced test (the plugin's marks) that marks collections itself."""
-    mark_collector()
+    """A traced test (the plugin's session) that opens such a session itself."""
+    outer = _native.Session(scope="all", skip_collector=True)
+    outer.start()
     try:
         before = list(gc.callbacks)
-        with collector_marked():
+        inner = _native.Session(scope="all", skip_collector=True)
+        inner.start()
+        try:
             assert gc.callbacks.count(_native.collector_stop) == before.count(_native.collector_stop) + 1
+        finally:
+            inner.stop()
         assert gc.callbacks == before
     finally:
-        unmark_collector()
+        outer.stop()
 
 
 def test_a_callback_that_edits_gc_callbacks_does_not_leave_the_thread_marked() -> None:
@@ -109,14 +124,13 @@ def test_a_callback_that_edits_gc_callbacks_does_not_leave_the_thread_marked() -
     gc.callbacks.append(once)
     session = _native.Session(scope="all", skip_collector=True)
     try:
-        with collector_marked():
-            session.start()
-            try:
-                gc.collect()
-                for _ in range(10):
-                    collected.inner()
-            finally:
-                session.stop()
+        session.start()
+        try:
+            gc.collect()
+            for _ in range(10):
+                collected.inner()
+        finally:
+            session.stop()
     finally:
         if once in gc.callbacks:
             gc.callbacks.remove(once)
