@@ -258,6 +258,15 @@ uint32_t cf_session_node_count(const cf_session *s) { return s->nnodes; }
 
 /* ---------------------------------------------------------- slow paths */
 
+/* A session array with twice the room (64 from none), *alloc updated; NULL
+ * out of memory, the array as it was. */
+static void *grown(void *arr, uint32_t *alloc, size_t size) {
+    uint32_t n = *alloc ? *alloc * 2 : 64;
+    void *p = realloc(arr, (size_t)n * size);
+    if (p) *alloc = n;
+    return p;
+}
+
 uint32_t cf_rec_new_child(cf_session *s, uint32_t parent, uint32_t func,
                           uint8_t kind) {
     uint64_t key = cf_child_key(parent, func);
@@ -267,14 +276,12 @@ uint32_t cf_rec_new_child(cf_session *s, uint32_t parent, uint32_t func,
         return CF_REFUSED;
     }
     if (s->nnodes == s->nodes_alloc) {
-        uint32_t n = s->nodes_alloc * 2;
-        cf_node *grown = realloc(s->nodes, (size_t)n * sizeof(cf_node));
-        if (!grown) {
+        cf_node *more = grown(s->nodes, &s->nodes_alloc, sizeof *more);
+        if (!more) {
             s->lost_events++;
             return CF_REFUSED;
         }
-        s->nodes = grown;
-        s->nodes_alloc = n;
+        s->nodes = more;
     }
     uint32_t idx = s->nnodes;
     if (cf_map_put(&s->children, key, idx) < 0) {
@@ -297,11 +304,9 @@ uint32_t cf_rec_new_child(cf_session *s, uint32_t parent, uint32_t func,
 }
 
 int cf_rec_grow_stack(cf_tstack *t) {
-    uint32_t n = t->cap * 2;
-    cf_frame *grown = realloc(t->frames, (size_t)n * sizeof(cf_frame));
-    if (!grown) return -1;
-    t->frames = grown;
-    t->cap = n;
+    cf_frame *more = grown(t->frames, &t->cap, sizeof *more);
+    if (!more) return -1;
+    t->frames = more;
     return 0;
 }
 
@@ -315,11 +320,9 @@ void cf_rec_enter_overflow(cf_session *s, cf_tstack *t, cf_frame *f) {
     uint32_t o = cf_map_get(&s->ovf_index, key);
     if (o == CF_MAP_MISSING) {
         if (s->novf == s->ovf_alloc) {
-            uint32_t n = s->ovf_alloc ? s->ovf_alloc * 2 : 64;
-            cf_ovf *grown = realloc(s->ovf, (size_t)n * sizeof(cf_ovf));
-            if (!grown) goto lost;
-            s->ovf = grown;
-            s->ovf_alloc = n;
+            cf_ovf *more = grown(s->ovf, &s->ovf_alloc, sizeof *more);
+            if (!more) goto lost;
+            s->ovf = more;
         }
         o = s->novf;
         if (cf_map_put(&s->ovf_index, key, o) < 0) goto lost;
@@ -424,11 +427,9 @@ static uint32_t new_entry(cf_session *s) {
         return idx;
     }
     if (s->nsusp == s->susp_alloc) {
-        uint32_t n = s->susp_alloc ? s->susp_alloc * 2 : 64;
-        cf_susp *grown = realloc(s->susp, (size_t)n * sizeof(cf_susp));
-        if (!grown) return CF_NO_NODE;
-        s->susp = grown;
-        s->susp_alloc = n;
+        cf_susp *more = grown(s->susp, &s->susp_alloc, sizeof *more);
+        if (!more) return CF_NO_NODE;
+        s->susp = more;
     }
     return s->nsusp++;
 }
