@@ -40,54 +40,49 @@ def _runs_as_pytest(config: pytest.Config) -> bool:
     return is_pytest and tuple(config.invocation_params.args) == tuple(sys.argv[1:])
 
 
-def restart_command(config: pytest.Config) -> Optional[List[str]]:
-    """The command line that runs this session again, or None."""
-    if os.name != "posix" or os.environ.get("PYTEST_XDIST_WORKER"):
-        return None
-    if not _runs_as_pytest(config):
-        return None
-    orig = getattr(sys, "orig_argv", None)  # 3.10+: the interpreter's own command line
-    if orig:
-        return list(orig)
-    if "coverage" in sys.modules and sys.argv[0].endswith("__main__.py"):
-        return None  # `coverage run -m pytest` on 3.9: the command is not known
-    flags = [f"-W{w}" for w in sys.warnoptions]
-    flags += [f"-X{k}" if v is True else f"-X{k}={v}" for k, v in sys._xoptions.items()]
-    if sys.argv[0].endswith("__main__.py"):
-        return [sys.executable, *flags, "-m", "pytest", *sys.argv[1:]]
-    return [sys.executable, *flags, *sys.argv]
+def restart_with_fixed_seed(config: pytest.Config) -> None:
+    """Start this pytest run again with PYTHONHASHSEED fixed, when its seed
+    is random and it can be started again (then this does not return)."""
+    if seed_is_random() and not os.environ.get("PYTEST_XDIST_WORKER") \
+            and _runs_as_pytest(config):
+        _exec_with_fixed_seed("pytest" if sys.argv[0].endswith("__main__.py") else None)
 
 
-def restart_with_fixed_seed(config: pytest.Config) -> bool:
-    """Start this run again with PYTHONHASHSEED fixed, when the seed is
-    random and the run can be started again (does not return then).  False:
-    the run goes on as it is, its seed random."""
-    if not seed_is_random():
-        return True
-    return _exec_with_fixed_seed(restart_command(config))
-
-
-def restart_module_with_fixed_seed(module: str) -> bool:
+def restart_module_with_fixed_seed(module: str) -> None:
     """As restart_with_fixed_seed, for ``python -m module`` (the unittest
     runner's command line)."""
-    if not seed_is_random():
-        return True
-    if os.name != "posix":
-        return False
-    orig = getattr(sys, "orig_argv", None)
-    return _exec_with_fixed_seed(list(orig) if orig else
-                                 [sys.executable, "-m", module, *sys.argv[1:]])
+    if seed_is_random():
+        _exec_with_fixed_seed(module)
 
 
 # A debugger attached to this process (an IDE's) would lose it.
 DEBUGGERS = ("debugpy", "pydevd")
 
 
-def _exec_with_fixed_seed(command: Optional[List[str]]) -> bool:
-    if command is None or any(name in sys.modules for name in DEBUGGERS):
-        return False
+def _exec_with_fixed_seed(module: Optional[str]) -> None:
+    """Replace this process by its own command line with the seed fixed;
+    ``module``: the program was run as ``python -m module``."""
+    if os.name != "posix" or any(name in sys.modules for name in DEBUGGERS):
+        return
+    command = _command(module)
+    if command is None:
+        return
     env = dict(os.environ, PYTHONHASHSEED=FIXED_SEED)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, command, env)
-    return False  # not reached
+
+
+def _command(module: Optional[str]) -> Optional[List[str]]:
+    """The command line that started this process, or None when it is not
+    known."""
+    orig = getattr(sys, "orig_argv", None)  # 3.10+: the interpreter's own command line
+    if orig:
+        return list(orig)
+    if "coverage" in sys.modules:
+        return None  # 3.9: `coverage run -m ...` may be what started it
+    flags = [f"-W{w}" for w in sys.warnoptions]
+    flags += [f"-X{k}" if v is True else f"-X{k}={v}" for k, v in sys._xoptions.items()]
+    if module:
+        return [sys.executable, *flags, "-m", module, *sys.argv[1:]]
+    return [sys.executable, *flags, *sys.argv]
