@@ -3,6 +3,7 @@ drawn, search, hover details, zoom, selection), the flame graph (a click
 zooms to a path, search marks the matching paths), the function table,
 hostile names shown and not run, and a 5,000-function graph."""
 
+import gc
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -38,8 +39,16 @@ def run() -> None:
 
 @pytest.fixture(scope="module")
 def graph() -> CallGraph:
-    with trace_scope(scope=[__name__]) as recorded:
-        run()
+    # The flame graph's widths are times: a collection (a full one takes
+    # milliseconds late in the suite) inside this microsecond program would
+    # make one bar all of it.
+    gc.collect()
+    gc.disable()
+    try:
+        with trace_scope(scope=[__name__]) as recorded:
+            run()
+    finally:
+        gc.enable()
     return recorded
 
 
